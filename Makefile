@@ -1,0 +1,60 @@
+# harness: `make bench` runs the embedded default (or MODEL=...), `make test` the test suite.
+# Both create and reuse a local virtual environment; nothing is installed globally.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HARNESS := $(VENV)/bin/harness
+CORE_STAMP := $(VENV)/.core-installed
+FULL_STAMP := $(VENV)/.full-installed
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check
+# Install output goes to a log (shown only when the install fails).
+INSTALL_LOG := $(VENV)/install.log
+
+RUNS ?= runs
+FIXTURE_PREDS := evals/predictions
+
+.PHONY: bench test lint fixture-bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(CORE_STAMP): pyproject.toml | $(PY)
+	@echo "installing harness into $(VENV) (log: $(INSTALL_LOG))"
+	@$(PIP) -e . > $(INSTALL_LOG) 2>&1 || { cat $(INSTALL_LOG); exit 1; }
+	@touch $@
+
+# Tests also need the model (CPU torch) and API extras, and the dev tools.
+$(FULL_STAMP): pyproject.toml $(CORE_STAMP)
+	@echo "installing test dependencies (CPU torch, transformers, peft, API SDKs, dev tools)"
+	@$(PIP) -e '.[dev,hf,api]' >> $(INSTALL_LOG) 2>&1 || { cat $(INSTALL_LOG); exit 1; }
+	@touch $@
+
+ifeq ($(strip $(MODEL)),)
+bench: fixture-bench
+else
+bench: $(CORE_STAMP)
+	@MODEL='$(MODEL)' BENCH='$(BENCH)' ADAPTER='$(ADAPTER)' RUNNER='$(RUNNER)' \
+	  DRY_RUN='$(DRY_RUN)' HARNESS='$(HARNESS)' bash docker/bench.sh
+endif
+
+# The embedded default: score the committed fixture predictions, offline, in seconds.
+fixture-bench: $(CORE_STAMP)
+	@for name in baseline candidate; do \
+	  echo "== fixture: $$name"; \
+	  $(HARNESS) score --bench fixture --pred $(FIXTURE_PREDS)/$$name.jsonl \
+	    --out $(RUNS)/fixture-$$name || exit $$?; \
+	  echo; \
+	done
+
+lint: $(FULL_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: $(FULL_STAMP)
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(RUNS) .pytest_cache .ruff_cache

@@ -1,0 +1,55 @@
+"""Adapter arguments (`PATH[@WEIGHT]`) and the content hash that names an adapter in provenance."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from harness.backends.base import AdapterSpec
+from harness.errors import ConfigError
+from harness.hashing import sha256_file
+
+
+def tree_sha256(path: Path) -> str:
+    """sha256 over every file under a directory (relative name + content hash), so moving
+    the directory keeps the hash."""
+    digest = hashlib.sha256()
+    for file in sorted(p for p in Path(path).rglob("*") if p.is_file()):
+        digest.update(file.relative_to(path).as_posix().encode("utf-8") + b"\0")
+        digest.update(sha256_file(file).encode("ascii") + b"\n")
+    return digest.hexdigest()
+
+
+def adapter_sha256(path: Path) -> str:
+    """The content hash that names an adapter in provenance and in the response cache."""
+    path = Path(path)
+    if not path.is_dir():
+        raise ConfigError(f"adapter not found: {path}")
+    if not (path / "adapter_config.json").is_file():
+        raise ConfigError(f"{path}: not a PEFT adapter directory (no adapter_config.json)")
+    return tree_sha256(path)
+
+
+def parse_adapter(arg: str, base: Path | None = None) -> AdapterSpec:
+    """`PATH` or `PATH@WEIGHT` -> a hashed AdapterSpec; relative paths resolve against `base`."""
+    path_text, weight = arg, None
+    head, sep, tail = arg.rpartition("@")
+    if sep:
+        try:
+            weight = float(tail)
+        except ValueError:
+            pass  # an "@" that is part of the path
+        else:
+            path_text = head
+    path = Path(path_text).expanduser()
+    if base is not None and not path.is_absolute():
+        path = base / path
+    return AdapterSpec(path=path, weight=weight, sha256=adapter_sha256(path))
+
+
+def parse_adapters(args: list[str], base: Path | None = None) -> list[AdapterSpec]:
+    specs = [parse_adapter(a, base) for a in args]
+    if len(specs) > 1:
+        # Several adapters form one weighted composition; an unweighted one counts fully.
+        specs = [AdapterSpec(s.path, 1.0 if s.weight is None else s.weight, s.sha256) for s in specs]
+    return specs

@@ -1,0 +1,104 @@
+"""`vllm:<hub id or local path>`: vLLM's offline engine, with tensor parallelism and LoRA
+requests (one adapter, or one per routed example). vLLM is imported only here, when a spec
+asks for it; weighted compositions are peft-only (vLLM serves adapters, it does not merge them).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from vllm import LLM, SamplingParams
+from vllm.lora.request import LoRARequest
+
+from harness.backends.adapters import tree_sha256
+from harness.backends.base import AdapterSpec, Backend, BackendOptions, Completion, Decoding, Request
+from harness.errors import ConfigError
+from harness.prompting.templates import choose_mode, render
+
+
+class VLLMBackend(Backend):
+    kind = "vllm"
+    supports_adapters = True
+
+    def __init__(self, target: str, options: BackendOptions) -> None:
+        super().__init__(target, options)
+        if any(a.weight is not None for a in options.adapters) or len(options.adapters) > 1:
+            raise ConfigError(
+                "vllm: weighted adapter compositions are not supported; use the hf backend"
+            )
+        adapters: list[AdapterSpec] = list(options.adapters) + [
+            a for a in options.routes.values() if a is not None
+        ]
+        self.llm = LLM(
+            model=target,
+            revision=options.revision,
+            dtype=options.dtype,
+            tensor_parallel_size=options.tensor_parallel_size,
+            enable_lora=bool(adapters),
+            max_loras=max(1, len(adapters)),
+            max_lora_rank=max([_lora_rank(a.path) for a in adapters], default=16),
+        )
+        self.tokenizer = self.llm.get_tokenizer()
+        try:
+            self.mode = choose_mode(options.template, self.tokenizer, target)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        # vLLM identifies a LoRA by a positive integer id.
+        self._lora: dict[str | None, LoRARequest | None] = {}
+        if options.adapters:
+            self._lora[None] = LoRARequest("adapter0", 1, str(options.adapters[0].path))
+        for i, (route, adapter) in enumerate(sorted(options.routes.items()), start=1):
+            self._lora[route] = LoRARequest(route, i, str(adapter.path)) if adapter else None
+
+    @property
+    def revision(self) -> str | None:
+        if Path(self.target).is_dir():
+            return "sha256:" + tree_sha256(Path(self.target))
+        return self.options.revision
+
+    def template_id(self) -> str:
+        if self.mode == "chat":
+            return "chat\0" + str(self.tokenizer.chat_template)
+        return "plain"
+
+    def generate(
+        self, requests: Sequence[Request], decoding: Decoding
+    ) -> Iterator[tuple[int, Completion]]:
+        params = SamplingParams(
+            max_tokens=decoding.max_new_tokens,
+            temperature=decoding.temperature,
+            top_p=decoding.top_p,
+            seed=decoding.seed,
+            ignore_eos=decoding.ignore_eos,
+        )
+        prompts = [render(r.messages, self.tokenizer, self.mode) for r in requests]
+        loras = [self._lora.get(r.adapter) for r in requests]
+        # vLLM schedules the whole list itself (continuous batching); feed it in slices so
+        # rows reach predictions.jsonl as they finish instead of all at the end.
+        step = max(decoding.batch_size, 1) * 8
+        for start in range(0, len(prompts), step):
+            began = time.perf_counter()
+            outputs = self.llm.generate(
+                prompts[start : start + step],
+                params,
+                lora_request=loras[start : start + step] if any(loras) else None,
+                use_tqdm=False,
+            )
+            share = (time.perf_counter() - began) / max(len(outputs), 1)
+            for offset, out in enumerate(outputs):
+                gen = out.outputs[0]
+                yield start + offset, Completion(
+                    text=gen.text,
+                    tokens_in=len(out.prompt_token_ids or []),
+                    tokens_out=len(gen.token_ids),
+                    latency_s=round(share, 5),
+                )
+
+
+def _lora_rank(path: Path) -> int:
+    config = json.loads((Path(path) / "adapter_config.json").read_text(encoding="utf-8"))
+    return int(config.get("r", 16))

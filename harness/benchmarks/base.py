@@ -1,0 +1,60 @@
+"""What every benchmark loader returns, and the registry that finds a loader by name."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.errors import ConfigError
+from harness.records import Example
+
+
+@dataclass
+class BenchmarkData:
+    """A loaded split: its examples, the schema metadata scorers need, and provenance.
+
+    `tables` maps db_id to a Spider-style tables.json entry (column_names_original,
+    table_names_original, foreign_keys, ...); exact-set match needs it for foreign keys.
+    `data_files` are hashed into summary.json so a number names the bytes it came from.
+    `missing_db_ids` lists db_ids whose database file is absent (their examples have
+    empty `db_paths`); the scorer refuses them unless told to allow a partial score.
+    """
+
+    name: str
+    split: str
+    examples: list[Example]
+    tables: dict[str, dict[str, Any]] = field(default_factory=dict)
+    data_files: list[Path] = field(default_factory=list)
+    missing_db_ids: list[str] = field(default_factory=list)
+    test_suite: bool = False
+
+
+Loader = Callable[..., BenchmarkData]
+
+# name -> "module:function"; imported only when asked for, so a missing optional
+# dependency of one benchmark never breaks another.
+REGISTRY: dict[str, str] = {
+    "spider": "harness.benchmarks.spider:load_spider",
+    "fixture": "harness.benchmarks.fixture:load_fixture",
+    "bird": "harness.benchmarks.bird:load_bird",
+}
+
+
+def get_loader(name: str) -> Loader:
+    try:
+        target = REGISTRY[name]
+    except KeyError:
+        raise ConfigError(
+            f"unknown benchmark {name!r}; known: {', '.join(sorted(REGISTRY))}"
+        ) from None
+    module_name, func_name = target.split(":")
+    return getattr(importlib.import_module(module_name), func_name)
+
+
+def load_benchmark(name: str, **options: Any) -> BenchmarkData:
+    """Load benchmark `name`; options are the loader's keyword arguments
+    (data_dir, split, db_dir, ...)."""
+    return get_loader(name)(**options)

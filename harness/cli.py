@@ -1,0 +1,97 @@
+"""The `harness` command line: a thin layer that parses options and calls one function.
+
+Subcommands live in `harness/commands/<name>.py` (each exposes `command`) and are
+imported only when invoked, so `harness score` never pays for torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from harness import __version__
+from harness.errors import HarnessError
+
+COMMANDS: dict[str, str] = {
+    "score": "harness.commands.score",
+    "selftest": "harness.commands.selftest",
+    "generate": "harness.commands.generate",
+    "bench": "harness.commands.bench",
+    "leaderboard": "harness.commands.leaderboard",
+    "diff": "harness.commands.diff",
+    "prepare": "harness.commands.prepare",
+    "reproduce": "harness.commands.reproduce",
+}
+
+SHORT_HELP: dict[str, str] = {
+    "score": "Score a predictions file against a benchmark (no model needed).",
+    "selftest": "Score gold against gold: must be 100% EX and EM.",
+    "generate": "Run a model on a benchmark into a resumable run folder.",
+    "bench": "Generate, then score, into one run folder.",
+    "leaderboard": "Build the leaderboard (markdown, JSON, plot) from run folders.",
+    "diff": "Paired comparison of two leaderboards, for a pull-request comment.",
+    "prepare": "Fetch and verify data bundles and the official evaluator.",
+    "reproduce": "Re-run a published table and say whether it reproduced.",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module_name = COMMANDS.get(cmd_name)
+        if module_name is None:
+            return None
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.startswith("harness"):
+                return _unavailable(cmd_name)
+            raise
+        return module.command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Listing must not import every subcommand (and its heavy dependencies).
+        rows = [(name, SHORT_HELP.get(name, "")) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+def _unavailable(name: str) -> click.Command:
+    @click.command(name=name, context_settings={"ignore_unknown_options": True})
+    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+    def stub(args: tuple[str, ...]) -> None:
+        raise HarnessError(f"`harness {name}` is not available in this build")
+
+    return stub
+
+
+@click.group(cls=LazyGroup)
+@click.version_option(__version__, prog_name="harness")
+def cli() -> None:
+    """Text-to-SQL benchmark harness: official-identical scoring with bootstrap CIs."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: every HarnessError becomes one line on stderr and exit status 2."""
+    try:
+        cli.main(args=argv, prog_name="harness", standalone_mode=False)
+    except HarnessError as exc:
+        click.echo(f"harness: error: {exc}", err=True)
+        return 2
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("harness: aborted", err=True)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

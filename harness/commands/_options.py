@@ -1,0 +1,71 @@
+"""Options shared by the commands that load a benchmark or score."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from harness.benchmarks.base import REGISTRY
+
+
+def benchmark_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--bench", "bench", type=click.Choice(sorted(REGISTRY)), default="spider",
+                     show_default=True, help="Benchmark family."),
+        click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+                     help="Benchmark data directory (the fixture needs none)."),
+        click.option("--split", default="dev", show_default=True),
+        click.option("--db-dir", type=click.Path(path_type=Path), default=None,
+                     help="Database directory (test-suite variants: several *.sqlite per db)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def scoring_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--keep-distinct", is_flag=True,
+                     help="Keep DISTINCT when executing (official --keep_distinct)."),
+        click.option("--plug-value", is_flag=True,
+                     help="Also try the prediction with gold literals plugged in (official)."),
+        click.option("--timeout", "timeout_s", type=float, default=30.0, show_default=True,
+                     help="Per-query time limit in seconds."),
+        click.option("--jobs", type=int, default=0, show_default=True,
+                     help="Worker processes (0 = one per CPU)."),
+        click.option("--allow-missing-db", is_flag=True,
+                     help="Score the examples whose database exists; record the rest as "
+                          "excluded (a partial score)."),
+        click.option("--no-cache", is_flag=True, help="Do not use the gold-result cache."),
+        click.option("--cache-dir", type=click.Path(path_type=Path), default=None,
+                     help="Gold-result cache directory (default ~/.cache/harness)."),
+        click.option("--seed", type=int, default=0, show_default=True,
+                     help="Bootstrap seed."),
+        click.option("--resamples", type=int, default=10_000, show_default=True,
+                     help="Bootstrap resamples."),
+        click.option("--r-ves", "r_ves_repeats", type=int, default=0, show_default=True,
+                     help="BIRD: timing repetitions for R-VES (0 = off; it is slow)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def score_options_from(kwargs: dict[str, Any]) -> Any:
+    from harness.scoring.scorer import ScoreOptions
+
+    return ScoreOptions(
+        keep_distinct=kwargs["keep_distinct"],
+        plug_value=kwargs["plug_value"],
+        timeout_s=kwargs["timeout_s"],
+        jobs=kwargs["jobs"],
+        allow_missing_db=kwargs["allow_missing_db"],
+        no_cache=kwargs["no_cache"],
+        cache_dir=kwargs["cache_dir"],
+        seed=kwargs["seed"],
+        resamples=kwargs["resamples"],
+        r_ves_repeats=kwargs["r_ves_repeats"],
+    )

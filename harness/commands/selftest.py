@@ -1,0 +1,34 @@
+"""`harness selftest`: gold vs gold must score 100%; exit non-zero otherwise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from harness.commands._options import benchmark_options, score_options_from, scoring_options
+from harness.errors import SelftestFailed
+
+
+@click.command(name="selftest")
+@benchmark_options
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
+              help="Keep the rows/summary here (default: a temporary folder).")
+@scoring_options
+def command(bench: str, data_dir: Path | None, split: str, db_dir: Path | None,
+            out_dir: Path | None, **kwargs: Any) -> None:
+    """Score every gold query against itself: must be 100% EX and EM."""
+    from harness.scoring.families import FAMILIES
+    from harness.selftest import selftest
+    from harness.summary import render_table
+
+    report = selftest(bench, data_dir, split, db_dir, score_options_from(kwargs), out_dir)
+    click.echo(render_table(report.summary, FAMILIES[bench]))
+    if not report.passed:
+        shown = "; ".join(f"{f['id']} ({f['db_id']}: {','.join(f['metrics'])}"
+                          f"{': ' + f['error'] if f.get('error') else ''})"
+                          for f in report.failures[:10])
+        raise SelftestFailed(f"{len(report.failures)} gold queries do not match themselves: "
+                             f"{shown}")
+    click.echo(f"selftest passed: {report.summary['n']} gold queries match themselves.")

@@ -1,0 +1,134 @@
+"""Read a predictions file and join it to a benchmark by example id, never by position.
+
+Two formats: the official one (one SQL per line in split order, text after a TAB
+ignored) and JSONL objects with at least "id" and "sql" (what `harness generate` writes).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.errors import PredictionsError
+from harness.records import Example
+
+_SHOW = 10
+
+
+@dataclass
+class PredictionSet:
+    """Predicted SQL by example id, plus the ids whose generation hit a provider outage."""
+
+    sql: dict[str, str]
+    outage_ids: list[str] = field(default_factory=list)
+    fmt: str = "jsonl"
+    # Generation figures (latency, tokens, cost) when the file carries them.
+    meta: dict[str, dict[str, object]] = field(default_factory=dict)
+
+
+def _looks_like_jsonl(path: Path, first_line: str) -> bool:
+    if path.suffix == ".jsonl":
+        return True
+    stripped = first_line.strip()
+    return stripped.startswith("{") and stripped.endswith("}")
+
+
+def _id_list(ids: list[str]) -> str:
+    shown = ", ".join(ids[:_SHOW])
+    return shown + (f", ... ({len(ids)} in all)" if len(ids) > _SHOW else "")
+
+
+def read_predictions(path: Path, examples: list[Example]) -> PredictionSet:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PredictionsError(f"{path}: predictions file not found") from None
+    except UnicodeDecodeError as exc:
+        raise PredictionsError(f"{path}: not UTF-8 text ({exc.reason})") from None
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # the file's final newline ends the last line; it is not a blank line
+    first = next((line for line in lines if line.strip()), "")
+    if _looks_like_jsonl(path, first):
+        preds = _read_jsonl(path, lines)
+    else:
+        preds = _read_lines(path, lines, examples)
+    _check_ids(path, preds, examples)
+    return preds
+
+
+def _read_lines(path: Path, lines: list[str], examples: list[Example]) -> PredictionSet:
+    if len(lines) != len(examples):
+        ids = [e.id for e in examples]
+        if len(lines) < len(examples):
+            detail = f"ids without a prediction: {_id_list(ids[len(lines):])}"
+        else:
+            detail = f"{len(lines) - len(examples)} extra line(s) after the last example"
+        raise PredictionsError(
+            f"{path}: {len(lines)} prediction lines for {len(examples)} examples "
+            f"(the official format is one line per example in split order); {detail}"
+        )
+    # A blank line is an empty prediction (scored wrong), not a separator.
+    return PredictionSet(sql={e.id: line for e, line in zip(examples, lines, strict=True)},
+                         fmt="official-lines")
+
+
+def _read_jsonl(path: Path, lines: list[str]) -> PredictionSet:
+    preds = PredictionSet(sql={})
+    seen_line: dict[str, int] = {}
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            if lineno == len(lines):
+                # A torn final line (a run killed mid-write) is not a prediction.
+                continue
+            raise PredictionsError(f"{path}:{lineno}: invalid JSON: {exc.msg}") from None
+        if not isinstance(obj, dict):
+            raise PredictionsError(f"{path}:{lineno}: expected a JSON object")
+        if "id" not in obj:
+            raise PredictionsError(f"{path}:{lineno}: missing field 'id'")
+        pid = str(obj["id"])
+        sql = obj.get("sql", obj.get("pred", obj.get("prediction")))
+        if obj.get("outage"):
+            sql = ""
+        elif sql is None:
+            raise PredictionsError(f"{path}:{lineno}: missing field 'sql' (id {pid})")
+        elif not isinstance(sql, str):
+            raise PredictionsError(f"{path}:{lineno}: field 'sql' must be a string (id {pid})")
+        if pid in seen_line:
+            raise PredictionsError(
+                f"{path}:{lineno}: duplicate id {pid!r} (first on line {seen_line[pid]})"
+            )
+        seen_line[pid] = lineno
+        if obj.get("outage"):
+            preds.outage_ids.append(pid)
+            continue
+        preds.sql[pid] = sql
+        meta = {
+            k: obj[k]
+            for k in ("latency_s", "tokens_in", "tokens_out", "cost_usd", "route")
+            if obj.get(k) is not None
+        }
+        if meta:
+            preds.meta[pid] = meta
+    return preds
+
+
+def _check_ids(path: Path, preds: PredictionSet, examples: list[Example]) -> None:
+    wanted = {e.id for e in examples}
+    have = set(preds.sql) | set(preds.outage_ids)
+    missing = [e.id for e in examples if e.id not in have]
+    extra = sorted(have - wanted, key=lambda s: (len(s), s))
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} id(s) missing: {_id_list(missing)}")
+        if extra:
+            parts.append(f"{len(extra)} id(s) not in the benchmark: {_id_list(extra)}")
+        raise PredictionsError(f"{path}: predictions do not match the benchmark; "
+                               + "; ".join(parts))

@@ -1,0 +1,275 @@
+"""Judge one BIRD prediction inside a scoring worker: ex, ex_strict, soft_f1, r_ves.
+
+Follows the official mini-dev evaluator (bird-bench/mini_dev, evaluation/): the predicted
+SQL runs as given (no rewriting), a failing or timed-out query scores 0, results compare
+as sets (ex) and by the official Soft-F1. Beside those, `ex_strict` (bags, lists when the
+gold orders its rows) and the gold-validity report the official scripts lack. Never raises.
+
+Time budget (documented in bird/README.md). The official scripts give pred + gold one
+absolute 30 s, so what passes depends on the grader's machine. Here the prediction gets
+
+    budget = min(options.timeout_s, max(floor, factor * gold_time))
+
+with factor 10 and floor 5 s by default (`options.bird_timeout_factor` /
+`options.bird_timeout_floor_s` override them when present): a prediction may be ten
+times slower than the gold query on the same machine, never less than 5 s, never more
+than the global cap. The gold itself runs under the cap; a gold that fails or exceeds it
+makes the row `reference_invalid` (reported with its reason, and scored 0 as the official
+evaluator scores it).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+from sqlglot.tokens import Tokenizer
+
+from harness.errors import DataError
+from harness.scoring import bird_metrics as bm
+from harness.scoring.failures import describe_mismatch, label_failure
+from harness.scoring.sandbox import ExecResult
+from harness.scoring.worker import JudgeTask, WorkerContext
+
+TIMEOUT_FACTOR = 10.0
+TIMEOUT_FLOOR_S = 5.0
+EXCEPTIONS_FILE = Path(__file__).resolve().parents[2] / "bird" / "reference_exceptions.toml"
+
+
+# ---------------------------------------------------------------- reference exceptions
+
+
+@functools.lru_cache(maxsize=4)
+def load_exceptions(path: Path = EXCEPTIONS_FILE) -> dict[int, dict[str, Any]]:
+    """question_id -> entry of the reviewed list of known-bad gold queries."""
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(f"{path}: BIRD reference exception list not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise DataError(f"{path}: invalid TOML: {exc}") from None
+    entries: dict[int, dict[str, Any]] = {}
+    for i, entry in enumerate(data.get("exception", [])):
+        for key in ("question_id", "db_id", "reason", "source"):
+            if not entry.get(key) and entry.get(key) != 0:
+                raise DataError(f"{path}: exception {i} lacks {key!r}")
+        qid = entry["question_id"]
+        if not isinstance(qid, int) or qid in entries:
+            raise DataError(f"{path}: exception {i}: question_id {qid!r} bad or repeated")
+        entries[qid] = entry
+    return entries
+
+
+def gold_sha256(sql: str) -> str:
+    return hashlib.sha256(sql.encode("utf-8")).hexdigest()
+
+
+def listed_exception(example: Any, path: Path | None = None) -> dict[str, Any] | None:
+    """The exception entry that covers this example's gold query, if any."""
+    qid = example.extra.get("question_id")
+    entries = load_exceptions(path or EXCEPTIONS_FILE)
+    entry = entries.get(qid) if isinstance(qid, int) else None
+    if entry is None or entry["db_id"] != example.db_id:
+        return None
+    wanted = entry.get("gold_sha256")
+    if wanted and wanted != gold_sha256(example.gold_sql):
+        return None  # the reviewed text was corrected in this split
+    return entry
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def gold_orders_rows(gold_sql: str) -> bool:
+    """Whether the gold's *outermost* query has ORDER BY (an inner one orders nothing)."""
+    try:
+        tree = sqlglot.parse_one(gold_sql, read="sqlite")
+    except (ParseError, TokenError, ValueError, RecursionError):
+        return "order by" in " ".join(gold_sql.lower().split())
+    while isinstance(tree, (exp.Subquery, exp.Paren)):
+        tree = tree.this
+    return bool(tree.args.get("order"))
+
+
+def has_statement(sql: str) -> bool:
+    """False for text SQLite runs as nothing (blank, comments only): no answer at all."""
+    try:
+        return bool(Tokenizer().tokenize(sql))
+    except (TokenError, ValueError):
+        return bool(sql.strip())
+
+
+def prediction_budget(options: Any, gold_time_s: float) -> float:
+    cap = float(options.timeout_s)
+    factor = float(getattr(options, "bird_timeout_factor", TIMEOUT_FACTOR))
+    floor = float(getattr(options, "bird_timeout_floor_s", TIMEOUT_FLOOR_S))
+    return min(cap, max(floor, factor * gold_time_s))
+
+
+def _gold_time(ctx: WorkerContext, db: Path, sql: str, result: ExecResult, cap: float) -> float:
+    """The gold query's own run time on this machine.
+
+    A gold-cache hit carries no time (elapsed 0), so the query is timed once more and the
+    time kept for this worker: the budget must not depend on whether the cache was warm.
+    """
+    if result.elapsed_s > 0:
+        return result.elapsed_s
+    key = ("bird-gold-time", str(db), sql)
+    if key not in ctx.memo:
+        ctx.memo[key] = ctx.run(db, sql, timeout_s=cap).elapsed_s
+    return ctx.memo[key]
+
+
+def _r_ves(
+    ctx: WorkerContext, db: Path, pred: str, gold: str, repeats: int, budget: float, cap: float
+) -> tuple[float, float | None, str | None]:
+    """(sqrt(reward), mean time ratio, problem) over `repeats` timed runs of pred then gold."""
+    pred_times: list[float] = []
+    gold_times: list[float] = []
+    for _ in range(repeats):
+        if has_statement(pred):
+            p = ctx.run(db, pred, timeout_s=budget)
+            if p.status != "ok":
+                return 0.0, None, f"timing run of the prediction: {p.status}"
+            pred_times.append(p.elapsed_s)
+        else:
+            pred_times.append(0.0)  # the official evaluator times SQLite doing nothing
+        g = ctx.run(db, gold, timeout_s=cap)
+        if g.status != "ok":
+            return 0.0, None, f"timing run of the gold: {g.status}"
+        gold_times.append(g.elapsed_s)
+    ratio = bm.mean_time_ratio(gold_times, pred_times)
+    return bm.r_ves_value(bm.ves_reward(ratio)), ratio, None
+
+
+# ---------------------------------------------------------------- the judge
+
+
+def judge_bird(task: JudgeTask, ctx: WorkerContext) -> dict[str, Any]:
+    example, options = task.example, task.options
+    pred_sql = task.pred_sql if isinstance(task.pred_sql, str) else ""
+    repeats = int(getattr(options, "r_ves_repeats", 0) or 0)
+    row: dict[str, Any] = {
+        "id": example.id,
+        "db_id": example.db_id,
+        "difficulty": example.difficulty,
+        "hardness": None,
+        "pred_sql": pred_sql,
+        "gold_sql": example.gold_sql,
+        "ex": 0,
+        "ex_strict": 0,
+        "soft_f1": 0.0,
+        "r_ves": 0.0 if repeats > 0 else None,
+        "em": None,
+        "ts": None,
+        "reference_invalid": False,
+        "reference_listed": False,
+        "reference_reason": None,
+        "error": None,
+        "mismatch": None,
+        "failure": None,
+    }
+    try:
+        entry = listed_exception(example)
+    except DataError as exc:
+        entry = None
+        row["reference_reason"] = f"exception list unreadable: {exc}"
+    if entry is not None:
+        row.update(
+            reference_invalid=True,
+            reference_listed=True,
+            reference_reason=f"listed: {entry['reason']} ({entry['source']})",
+        )
+    if not example.db_paths:
+        row.update(error="database missing", failure="missing_database")
+        return row
+    db = example.db_paths[0]
+    cap = float(options.timeout_s)
+
+    gold = ctx.gold(db, example.gold_sql, timeout_s=cap)
+    if gold.status != "ok":
+        why = (
+            f"gold exceeded the {cap:g} s budget"
+            if gold.status == "timeout"
+            else f"gold failed ({gold.status}): {gold.error}"
+        )
+        reason = row["reference_reason"]
+        row.update(
+            reference_invalid=True,
+            reference_reason=f"{reason}; {why}" if reason else why,
+            error=why,
+            mismatch={"gold_status": gold.status, "gold_error": gold.error},
+            failure="reference_invalid",
+        )
+        return row
+    gold_rows = gold.rows or []
+    budget = prediction_budget(options, _gold_time(ctx, db, example.gold_sql, gold, cap))
+    row["budget_s"] = round(budget, 3)
+
+    pred = ctx.run(db, pred_sql, timeout_s=budget)
+    if pred.status != "ok":
+        row.update(
+            error=pred.error or pred.status,
+            mismatch=describe_mismatch(gold, pred),
+            failure=label_failure(pred_sql, example.gold_sql, pred, gold),
+        )
+        if pred.status == "timeout":
+            row["mismatch"] = {**(row["mismatch"] or {}), "budget_s": round(budget, 3)}
+        return row
+    pred_rows = pred.rows or []
+
+    row["ex"] = bm.ex(pred_rows, gold_rows)
+    row["soft_f1"] = bm.soft_f1(pred_rows, gold_rows)
+    answered = has_statement(pred_sql)
+    row["ex_strict"] = (
+        bm.ex_strict(pred_rows, gold_rows, gold_orders_rows(example.gold_sql)) if answered else 0
+    )
+    if row["ex"] and repeats > 0:
+        value, ratio, problem = _r_ves(ctx, db, pred_sql, example.gold_sql, repeats, budget, cap)
+        row["r_ves"] = value
+        row["ves_time_ratio"] = ratio
+        if problem:
+            row["error"] = problem
+    if not row["ex"] or not row["ex_strict"]:
+        row["mismatch"] = describe_mismatch(gold, pred)
+        if not answered:
+            row["mismatch"] = {**(row["mismatch"] or {}), "pred_statement": "none"}
+    if not row["ex"]:
+        row["failure"] = label_failure(pred_sql, example.gold_sql, pred, gold)
+    return row
+
+
+# ---------------------------------------------------------------- summary helper
+
+
+def reference_report(
+    rows: list[dict[str, Any]], resamples: int = 10_000, seed: int = 0
+) -> dict[str, Any]:
+    """What summary.json reports beside the headline: EX over valid references, coverage.
+
+    The headline keeps every row (as the official score does); here invalid references
+    (listed, failing or over budget) are set aside and named.
+    """
+    from harness.stats import bootstrap_ci
+
+    invalid = [r for r in rows if r.get("reference_invalid")]
+    valid = [r for r in rows if not r.get("reference_invalid")]
+    out: dict[str, Any] = {
+        "n_valid": len(valid),
+        "n_invalid": len(invalid),
+        "coverage": len(valid) / len(rows) if rows else None,
+        "invalid_ids": [r["id"] for r in invalid],
+        "invalid_reasons": {r["id"]: r.get("reference_reason") for r in invalid},
+        "listed": sum(1 for r in invalid if r.get("reference_listed")),
+    }
+    for metric in ("ex", "ex_strict", "soft_f1"):
+        values = [float(r[metric]) for r in valid if r.get(metric) is not None]
+        if values:
+            out[f"{metric}_valid"] = bootstrap_ci(values, resamples=resamples, seed=seed).as_dict()
+    return out

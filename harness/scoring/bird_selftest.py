@@ -1,0 +1,97 @@
+"""`harness selftest --bench bird`: every valid gold must match itself, and every invalid
+gold (one that fails to execute or exceeds the time budget) must be on the reviewed
+exception list (bird/reference_exceptions.toml).
+
+`selftest_bird` judges each example in this process with the gold as the prediction;
+`selftest_failures` is the verdict over rows, usable on rows.jsonl from any scorer run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from harness.benchmarks.base import BenchmarkData
+from harness.hashing import sha256_file
+from harness.scoring.bird_judge import EXCEPTIONS_FILE, judge_bird, load_exceptions
+from harness.scoring.worker import JudgeTask, WorkerContext
+from harness.selftest import SelftestReport
+
+PERFECT = {"ex": 1, "ex_strict": 1, "soft_f1": 1.0}
+
+
+def selftest_failures(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows that break the rule; a listed reference is excused, nothing else is."""
+    failures: list[dict[str, Any]] = []
+    for row in rows:
+        if row.get("reference_listed"):
+            continue
+        if row.get("reference_invalid"):
+            failures.append(
+                {
+                    "id": row["id"],
+                    "db_id": row["db_id"],
+                    "problem": "invalid reference not on the exception list",
+                    "error": row.get("reference_reason") or row.get("error"),
+                }
+            )
+            continue
+        bad = [m for m, want in PERFECT.items() if row.get(m) != want]
+        if bad:
+            failures.append(
+                {
+                    "id": row["id"],
+                    "db_id": row["db_id"],
+                    "problem": f"gold does not match itself on {', '.join(bad)}",
+                    "error": row.get("error"),
+                }
+            )
+    return failures
+
+
+def exception_list_problems(bench: BenchmarkData, path: Path | None = None) -> list[str]:
+    """Entries of the exception list that contradict this split (wrong db_id).
+
+    An entry whose question_id is not in the split, or whose gold text this split has
+    corrected, simply does not apply; a db_id mismatch means the entry is wrong.
+    """
+    entries = load_exceptions(path) if path else load_exceptions()
+    by_qid = {ex.extra.get("question_id"): ex for ex in bench.examples}
+    problems = []
+    for qid, entry in entries.items():
+        example = by_qid.get(qid)
+        if example is not None and example.db_id != entry["db_id"]:
+            problems.append(
+                f"exception for question_id {qid} names db_id {entry['db_id']!r}, "
+                f"but {bench.split} has it on {example.db_id!r}"
+            )
+    return problems
+
+
+def selftest_bird(bench: BenchmarkData, ctx: WorkerContext, options: Any = None) -> SelftestReport:
+    """Judge gold against itself for every example whose database is present."""
+    if options is None:
+        from harness.scoring.scorer import ScoreOptions
+
+        options = ScoreOptions()
+    present = [ex for ex in bench.examples if ex.db_paths]
+    rows = [judge_bird(JudgeTask(ex, ex.gold_sql, options), ctx) for ex in present]
+    failures = selftest_failures(rows)
+    failures += [
+        {"id": None, "db_id": None, "problem": p, "error": None}
+        for p in exception_list_problems(bench)
+    ]
+    listed = [r["id"] for r in rows if r.get("reference_listed")]
+    summary = {
+        "benchmark": bench.name,
+        "split": bench.split,
+        "n": len(rows),
+        "n_total": len(bench.examples),
+        "skipped_missing_db": sorted(bench.missing_db_ids),
+        "listed_references": listed,
+        "unlisted_invalid_references": [
+            f["id"] for f in failures if f["problem"].startswith("invalid reference")
+        ],
+        "exception_list": {"path": str(EXCEPTIONS_FILE), "sha256": sha256_file(EXCEPTIONS_FILE)},
+    }
+    return SelftestReport(summary=summary, failures=failures)

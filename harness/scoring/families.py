@@ -1,0 +1,41 @@
+"""Per benchmark family: which judge runs in the workers, which metrics it reports, and
+how examples are grouped in the summary (Spider hardness, BIRD difficulty)."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Family:
+    judge: str  # "module:function", imported inside the worker
+    metrics: tuple[str, ...]
+    group_field: str
+    groups: tuple[str, ...]
+    semantics: str
+
+
+SPIDER = Family(
+    judge="harness.scoring.spider_judge:judge_spider",
+    metrics=("ex", "ts", "em"),
+    group_field="hardness",
+    groups=("easy", "medium", "hard", "extra"),
+    semantics="spider-test-suite",
+)
+BIRD = Family(
+    judge="harness.scoring.bird_judge:judge_bird",
+    metrics=("ex", "ex_strict", "soft_f1", "r_ves"),
+    group_field="difficulty",
+    groups=("simple", "moderate", "challenging"),
+    semantics="bird-official",
+)
+
+FAMILIES: dict[str, Family] = {"spider": SPIDER, "fixture": SPIDER, "bird": BIRD}
+
+
+def resolve_judge(family: Family) -> Callable[..., dict[str, Any]]:
+    module, func = family.judge.split(":")
+    return getattr(importlib.import_module(module), func)

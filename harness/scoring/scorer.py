@@ -1,0 +1,254 @@
+"""Score a predictions file against a benchmark: the stage between predictions.jsonl and
+rows.jsonl + summary.json. Knows nothing about models."""
+
+from __future__ import annotations
+
+import functools
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from harness import __version__
+from harness.benchmarks.base import BenchmarkData, load_benchmark
+from harness.errors import ConfigError, MissingDatabaseError
+from harness.hashing import sha256_file, sha256_text
+from harness.io import dumps, write_json, write_jsonl
+from harness.predictions import PredictionSet, read_predictions
+from harness.provenance import git_state
+from harness.records import Example
+from harness.scoring.families import FAMILIES, Family, resolve_judge
+from harness.scoring.gold_cache import default_cache_dir
+from harness.scoring.pool import run_isolated
+from harness.scoring.sandbox import Limits
+from harness.scoring.worker import JudgeTask, WorkerContext, current_context, init_worker
+from harness.summary import aggregate
+
+OFFICIAL_SPIDER_COMMIT = "e97acc546ecbee8fa27fa8dbf025ef61493a876c"
+
+
+@dataclass
+class ScoreOptions:
+    keep_distinct: bool = False
+    plug_value: bool = False
+    timeout_s: float = 30.0
+    jobs: int = 0  # 0 = one worker per CPU
+    allow_missing_db: bool = False
+    resamples: int = 10_000
+    seed: int = 0
+    cache_dir: Path | None = None  # None = default cache dir; see no_cache
+    no_cache: bool = False
+    em: bool = True
+    r_ves_repeats: int = 0  # BIRD R-VES timing repetitions; 0 = off
+
+    def __post_init__(self) -> None:
+        if self.timeout_s <= 0:
+            raise ConfigError(f"--timeout must be positive, got {self.timeout_s}")
+        if self.jobs < 0:
+            raise ConfigError(f"--jobs must be >= 0, got {self.jobs}")
+        if self.resamples < 1:
+            raise ConfigError(f"resamples must be >= 1, got {self.resamples}")
+
+
+def family_of(bench: BenchmarkData) -> Family:
+    try:
+        return FAMILIES[bench.name]
+    except KeyError:
+        raise ConfigError(f"no scorer for benchmark {bench.name!r}") from None
+
+
+def _judge_in_worker(task: JudgeTask) -> dict[str, Any]:
+    ctx = current_context()
+    key = ("judge", ctx.family)
+    judge = ctx.memo.get(key)
+    if judge is None:
+        judge = ctx.memo[key] = resolve_judge(FAMILIES[ctx.family])
+    try:
+        return judge(task, ctx)
+    except Exception as exc:  # a judge bug costs one row, labelled, never the run
+        return _failed_row(task, f"internal error: {type(exc).__name__}: {exc}")
+
+
+def _failed_row(task: JudgeTask, reason: str) -> dict[str, Any]:
+    ex = task.example
+    label = "timeout" if reason.startswith("timeout") else "resource_limit"
+    return {
+        "id": ex.id,
+        "db_id": ex.db_id,
+        "pred_sql": task.pred_sql,
+        "gold_sql": ex.gold_sql,
+        "ex": 0,
+        "ts": 0 if len(ex.db_paths) > 1 else None,
+        "error": reason,
+        "mismatch": None,
+        "failure": label,
+    }
+
+
+def _data_provenance(bench: BenchmarkData, examples: list[Example]) -> dict[str, Any]:
+    files = {p.name: sha256_file(p) for p in bench.data_files if p.is_file()}
+    dbs: dict[str, str] = {}
+    for ex in examples:
+        for path in ex.db_paths:
+            name = ex.db_id if path == ex.db_paths[0] else f"{ex.db_id}/{path.name}"
+            dbs.setdefault(name, sha256_file(path))
+    combined = sha256_text(dumps({"files": files, "databases": dict(sorted(dbs.items()))}))
+    return {"files": files, "databases": dict(sorted(dbs.items())), "sha256": combined}
+
+
+def score_benchmark(
+    bench: BenchmarkData,
+    predictions: PredictionSet,
+    out_dir: Path,
+    options: ScoreOptions,
+    predictions_path: Path | None = None,
+) -> dict[str, Any]:
+    """Score every example that can be scored; write rows.jsonl and summary.json."""
+    started = time.perf_counter()
+    family = family_of(bench)
+    missing_db = set(bench.missing_db_ids)
+    if missing_db and not options.allow_missing_db:
+        n_affected = sum(1 for e in bench.examples if e.db_id in missing_db)
+        where = str(bench.data_files[0].parent) if bench.data_files else "the data directory"
+        raise MissingDatabaseError(sorted(missing_db), n_affected, where)
+    outage = set(predictions.outage_ids)
+    to_score = [e for e in bench.examples if e.db_id not in missing_db and e.id not in outage]
+    excluded_missing = [e.id for e in bench.examples if e.db_id in missing_db]
+    excluded_outage = [e.id for e in bench.examples if e.id in outage and e.db_id not in missing_db]
+
+    db_sha = {str(p): sha256_file(p) for e in to_score for p in e.db_paths}
+    cache_dir = None if options.no_cache else (options.cache_dir or default_cache_dir())
+    context = WorkerContext(
+        limits=Limits(timeout_s=options.timeout_s),
+        db_sha256=db_sha,
+        tables=bench.tables,
+        cache_dir=cache_dir,
+        family=bench.name if bench.name in FAMILIES else "spider",
+    )
+    tasks = [JudgeTask(e, predictions.sql.get(e.id, ""), options) for e in to_score]
+    jobs = options.jobs or os.cpu_count() or 1
+    jobs = max(1, min(jobs, len(tasks)))
+    variants = max((len(e.db_paths) for e in to_score), default=1)
+    queries_per_task = 2 * variants * (20 if options.plug_value else 1)
+    queries_per_task += options.r_ves_repeats * 2
+    hard_timeout = options.timeout_s * queries_per_task + 30.0
+
+    rows: list[dict[str, Any] | None] = [None] * len(tasks)
+    if tasks:
+        from harness.progress import progress_iter
+
+        results = run_isolated(
+            _judge_in_worker,
+            tasks,
+            jobs=jobs,
+            hard_timeout_s=hard_timeout,
+            on_failure=_failed_row,
+            initializer=functools.partial(init_worker, context),
+        )
+        for index, row in progress_iter(results, total=len(tasks), label="scoring"):
+            rows[index] = row
+    final_rows = [r for r in rows if r is not None]
+    for ex, row in zip(to_score, final_rows, strict=True):
+        if ex.difficulty and "difficulty" not in row:
+            row["difficulty"] = ex.difficulty
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_jsonl(out_dir / "rows.jsonl", final_rows)
+    wall = time.perf_counter() - started
+    commit, dirty = git_state()
+    summary: dict[str, Any] = {
+        "schema_version": 1,
+        "harness_version": __version__,
+        "harness_commit": commit,
+        "dirty": dirty,
+        "benchmark": bench.name,
+        "split": bench.split,
+        "test_suite": bench.test_suite,
+        "n": len(final_rows),
+        "n_total": len(bench.examples),
+        "excluded": {
+            "count": len(excluded_missing) + len(excluded_outage),
+            "reasons": {"missing_database": len(excluded_missing),
+                        "outage": len(excluded_outage)},
+            "db_ids": sorted(missing_db),
+            "ids": excluded_missing + excluded_outage,
+        },
+        "complete": not excluded_missing and not excluded_outage,
+    }
+    summary.update(aggregate(final_rows, family, options.resamples, options.seed))
+    summary["bootstrap"] = {"method": "percentile", "resamples": options.resamples,
+                            "seed": options.seed, "confidence": 0.95}
+    scorer: dict[str, Any] = {
+        "name": "native",
+        "semantics": family.semantics,
+        "timeout_s": options.timeout_s,
+    }
+    if family.semantics == "spider-test-suite":
+        scorer.update(keep_distinct=options.keep_distinct, plug_value=options.plug_value,
+                      official_commit=OFFICIAL_SPIDER_COMMIT)
+    else:
+        scorer.update(r_ves_repeats=options.r_ves_repeats)
+    summary["scorer"] = scorer
+    summary["data"] = _data_provenance(bench, to_score)
+    if predictions_path is not None:
+        summary["predictions"] = {"path": str(predictions_path),
+                                  "sha256": sha256_file(Path(predictions_path)),
+                                  "format": predictions.fmt}
+    summary["timing"] = {"wall_s": round(wall, 3),
+                         "examples_per_s": round(len(final_rows) / wall, 2) if wall else None}
+    gen = _generation_figures(predictions, [e.id for e in to_score])
+    if gen:
+        summary["generation"] = gen
+    summary["options"] = {k: (str(v) if isinstance(v, Path) else v)
+                          for k, v in asdict(options).items()}
+    write_json(out_dir / "summary.json", summary)
+    return summary
+
+
+def _generation_figures(preds: PredictionSet, ids: list[str]) -> dict[str, Any] | None:
+    metas = [preds.meta[i] for i in ids if i in preds.meta]
+    if not metas:
+        return None
+
+    def total(key: str) -> float | None:
+        vals = [m[key] for m in metas if isinstance(m.get(key), (int, float))]
+        return float(sum(vals)) if vals else None
+
+    out: dict[str, Any] = {
+        "n_with_figures": len(metas),
+        "tokens_in": total("tokens_in"),
+        "tokens_out": total("tokens_out"),
+        "latency_s": total("latency_s"),
+        "cost_usd": total("cost_usd"),
+    }
+    if out["tokens_out"] and out["latency_s"]:
+        out["tokens_per_s"] = out["tokens_out"] / out["latency_s"]
+    if out["cost_usd"] is not None:
+        out["cost_per_1k_questions_usd"] = out["cost_usd"] / len(metas) * 1000
+    return out
+
+
+def score_files(
+    bench: str,
+    data_dir: Path | None,
+    split: str,
+    pred_path: Path,
+    out_dir: Path,
+    db_dir: Path | None = None,
+    options: ScoreOptions | None = None,
+    **loader_options: Any,
+) -> dict[str, Any]:
+    """Load benchmark + predictions from disk and score them (what `harness score` runs)."""
+    options = options or ScoreOptions()
+    data = load_benchmark(bench, data_dir=data_dir, split=split, db_dir=db_dir,
+                          **loader_options)
+    if bench == "bird":
+        from harness.benchmarks.bird import read_bird_predictions
+
+        preds = read_bird_predictions(Path(pred_path), data)
+        if not isinstance(preds, PredictionSet):
+            preds = PredictionSet(sql=dict(preds))
+    else:
+        preds = read_predictions(Path(pred_path), data.examples)
+    return score_benchmark(data, preds, Path(out_dir), options, predictions_path=Path(pred_path))

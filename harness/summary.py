@@ -1,0 +1,94 @@
+"""Aggregate per-example rows into summary.json figures and the printed markdown table.
+
+Aggregation and CIs happen here once; metrics only produce per-example values.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from tabulate import tabulate
+
+from harness.scoring.families import Family
+from harness.stats import bootstrap_ci
+
+METRIC_LABELS = {
+    "ex": "EX",
+    "ts": "TS",
+    "em": "EM",
+    "ex_strict": "EX strict",
+    "soft_f1": "Soft-F1",
+    "r_ves": "R-VES",
+}
+
+
+def metric_values(rows: list[dict[str, Any]], metric: str) -> list[float]:
+    return [float(r[metric]) for r in rows if r.get(metric) is not None]
+
+
+def aggregate(
+    rows: list[dict[str, Any]], family: Family, resamples: int, seed: int
+) -> dict[str, Any]:
+    metrics: dict[str, Any] = {}
+    for m in family.metrics:
+        values = metric_values(rows, m)
+        if values:
+            metrics[m] = bootstrap_ci(values, resamples=resamples, seed=seed).as_dict()
+    groups: dict[str, Any] = {}
+    present = [g for g in family.groups if any(r.get(family.group_field) == g for r in rows)]
+    others = sorted({str(r.get(family.group_field)) for r in rows} - set(family.groups))
+    for g in present + others:
+        sub = [r for r in rows if str(r.get(family.group_field)) == g]
+        entry: dict[str, Any] = {"n": len(sub)}
+        for m in metrics:
+            values = metric_values(sub, m)
+            if values:
+                entry[m] = bootstrap_ci(values, resamples=resamples, seed=seed).as_dict()
+        groups[g] = entry
+    failures = Counter(r["failure"] for r in rows if r.get("failure"))
+    return {
+        "metrics": metrics,
+        f"by_{family.group_field}": groups,
+        "failures": dict(sorted(failures.items(), key=lambda kv: (-kv[1], kv[0]))),
+    }
+
+
+def _fmt(ci: dict[str, Any] | None) -> str:
+    if not ci:
+        return ""
+    return f"{ci['mean']:.3f} [{ci['low']:.3f}, {ci['high']:.3f}]"
+
+
+def render_table(summary: dict[str, Any], family: Family) -> str:
+    """The per-group table with 95% CIs, and a line for anything left out."""
+    groups = summary.get(f"by_{family.group_field}", {})
+    names = list(groups)
+    headers = ["", *names, "all"]
+    table = [["n", *[groups[g]["n"] for g in names], summary["n"]]]
+    for m, ci in summary["metrics"].items():
+        table.append(
+            [METRIC_LABELS.get(m, m), *[_fmt(groups[g].get(m)) for g in names], _fmt(ci)]
+        )
+    lines = [tabulate(table, headers=headers, tablefmt="github", disable_numparse=True)]
+    boot = summary.get("bootstrap", {})
+    lines.append("")
+    lines.append(
+        f"{summary['benchmark']}/{summary['split']}: mean [95% percentile bootstrap CI over "
+        f"questions, {boot.get('resamples')} resamples, seed {boot.get('seed')}]; "
+        f"scorer {summary['scorer']['name']} ({summary['scorer']['semantics']})."
+    )
+    excluded = summary.get("excluded", {})
+    if excluded.get("count"):
+        reasons = ", ".join(f"{k}: {v}" for k, v in excluded["reasons"].items() if v)
+        dbs = f" (databases missing: {', '.join(excluded['db_ids'])})" if excluded.get(
+            "db_ids") else ""
+        lines.append(
+            f"PARTIAL: {excluded['count']} of {summary['n_total']} examples not scored "
+            f"[{reasons}]{dbs}; these figures are over {summary['n']} examples, not the full "
+            "split."
+        )
+    if summary.get("failures"):
+        top = ", ".join(f"{k} {v}" for k, v in list(summary["failures"].items())[:8])
+        lines.append(f"Failure labels: {top}.")
+    return "\n".join(lines)
