@@ -14,8 +14,10 @@ INSTALL_LOG := $(VENV)/install.log
 
 RUNS ?= runs
 FIXTURE_PREDS := evals/predictions
+LEADERBOARD_DIR ?= leaderboard
+GATE_PP ?= 3
 
-.PHONY: bench test lint fixture-bench clean
+.PHONY: bench test lint fixture-bench fixture-score leaderboard clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +30,7 @@ $(CORE_STAMP): pyproject.toml | $(PY)
 # Tests also need the model (CPU torch) and API extras, and the dev tools.
 $(FULL_STAMP): pyproject.toml $(CORE_STAMP)
 	@echo "installing test dependencies (CPU torch, transformers, peft, API SDKs, dev tools)"
-	@$(PIP) -e '.[dev,hf,api]' >> $(INSTALL_LOG) 2>&1 || { cat $(INSTALL_LOG); exit 1; }
+	@$(PIP) -e '.[dev,hf,api,official]' >> $(INSTALL_LOG) 2>&1 || { cat $(INSTALL_LOG); exit 1; }
 	@touch $@
 
 ifeq ($(strip $(MODEL)),)
@@ -39,14 +41,31 @@ bench: $(CORE_STAMP)
 	  DRY_RUN='$(DRY_RUN)' HARNESS='$(HARNESS)' bash docker/bench.sh
 endif
 
-# The embedded default: score the committed fixture predictions, offline, in seconds.
-fixture-bench: $(CORE_STAMP)
+# The embedded default, offline in seconds: score the committed fixture predictions of a
+# baseline and a candidate, build their leaderboard (markdown, JSON, plot), and gate the
+# candidate against the baseline (paired, question by question).
+fixture-score: $(CORE_STAMP)
 	@for name in baseline candidate; do \
 	  echo "== fixture: $$name"; \
 	  $(HARNESS) score --bench fixture --pred $(FIXTURE_PREDS)/$$name.jsonl \
 	    --out $(RUNS)/fixture-$$name || exit $$?; \
 	  echo; \
 	done
+
+fixture-bench: fixture-score
+	@echo "== leaderboard ($(RUNS)/leaderboard)"
+	@$(HARNESS) leaderboard $(RUNS)/fixture-baseline $(RUNS)/fixture-candidate \
+	  --out $(RUNS)/leaderboard
+	@echo
+	@echo "== candidate vs baseline (gate: +$(GATE_PP) pp with a paired CI above 0)"
+	@base=$(LEADERBOARD_DIR)/leaderboard.json; [ -f "$$base" ] || base=$(RUNS)/leaderboard/leaderboard.json; \
+	  $(HARNESS) diff "$$base" $(RUNS)/leaderboard/leaderboard.json \
+	  --baseline fixture-baseline --candidate fixture-candidate --gate $(GATE_PP)
+
+# The committed leaderboard that CI diffs pull requests against.
+leaderboard: fixture-score
+	$(HARNESS) leaderboard $(RUNS)/fixture-baseline $(RUNS)/fixture-candidate \
+	  --out $(LEADERBOARD_DIR)
 
 lint: $(FULL_STAMP)
 	$(VENV)/bin/ruff check .

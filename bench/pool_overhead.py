@@ -98,9 +98,11 @@ def bench_execute(db: Path, rounds: int) -> None:
     t_plain = _best(run_plain)
     t_sand = _best(run_sandboxed)
     n = len(queries)
-    print(f"execute(): {t_sand / n * 1e6:.1f} us/query vs plain sqlite3 {t_plain / n * 1e6:.1f} "
-          f"us/query -> overhead {(t_sand - t_plain) / n * 1e6:+.1f} us/query "
-          f"(ratio {t_sand / t_plain:.2f})")
+    print(
+        f"execute(): {t_sand / n * 1e6:.1f} us/query vs plain sqlite3 {t_plain / n * 1e6:.1f} "
+        f"us/query -> overhead {(t_sand - t_plain) / n * 1e6:+.1f} us/query "
+        f"(ratio {t_sand / t_plain:.2f})"
+    )
 
 
 def _first_result_s(jobs: int) -> float:
@@ -121,8 +123,10 @@ def bench_startup(jobs: int) -> None:
         spawn = statistics.median(_first_result_s(jobs) for _ in range(3))
     finally:
         pool.START_METHOD = "forkserver"
-    print(f"pool start-up (jobs={jobs}, time to first result): forkserver cold {cold * 1e3:.0f} ms, "
-          f"warm {warm * 1e3:.0f} ms; spawn {spawn * 1e3:.0f} ms")
+    print(
+        f"pool start-up (jobs={jobs}, time to first result): forkserver cold {cold * 1e3:.0f} ms, "
+        f"warm {warm * 1e3:.0f} ms; spawn {spawn * 1e3:.0f} ms"
+    )
 
 
 def bench_per_task(db: Path, n: int, jobs: int) -> None:
@@ -140,10 +144,12 @@ def bench_per_task(db: Path, n: int, jobs: int) -> None:
         t_pool = time.perf_counter() - t0
         assert len(out) == n
         cpu_per_task = (t_pool - start) * jobs / n
-        print(f"{label} x{n}: in-process loop {t_loop / n * 1e6:.1f} us/task; pool(jobs={jobs}) "
-              f"wall {t_pool:.3f} s = {(t_pool - start) / n * 1e6:.1f} us/task after start-up, "
-              f"{cpu_per_task * 1e6:.1f} worker-us/task "
-              f"(overhead ~{(cpu_per_task - t_loop / n) * 1e6:+.1f} us/task)")
+        print(
+            f"{label} x{n}: in-process loop {t_loop / n * 1e6:.1f} us/task; pool(jobs={jobs}) "
+            f"wall {t_pool:.3f} s = {(t_pool - start) / n * 1e6:.1f} us/task after start-up, "
+            f"{cpu_per_task * 1e6:.1f} worker-us/task "
+            f"(overhead ~{(cpu_per_task - t_loop / n) * 1e6:+.1f} us/task)"
+        )
 
 
 def main() -> None:

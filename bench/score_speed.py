@@ -34,10 +34,17 @@ REPO = Path(__file__).resolve().parent.parent
 def workload(data_dir: Path) -> tuple[object, PredictionSet, Path, Path]:
     parity = data_dir / "parity"
     if (parity / "gold.sql").is_file():
-        bench = load_spider(gold_path=parity / "gold.sql", db_dir=data_dir / "database",
-                            tables_path=data_dir / "tables.json")
-        return bench, read_predictions(parity / "pred.sql", bench.examples), \
-            parity / "gold.sql", parity / "pred.sql"
+        bench = load_spider(
+            gold_path=parity / "gold.sql",
+            db_dir=data_dir / "database",
+            tables_path=data_dir / "tables.json",
+        )
+        return (
+            bench,
+            read_predictions(parity / "pred.sql", bench.examples),
+            parity / "gold.sql",
+            parity / "pred.sql",
+        )
     bench = load_spider(data_dir=data_dir, split="dev")
     bench.examples = [e for e in bench.examples if e.db_paths]
     bench.missing_db_ids = []
@@ -52,18 +59,31 @@ def workload(data_dir: Path) -> tuple[object, PredictionSet, Path, Path]:
 def time_native(bench, preds, jobs: int, cache: Path, em: bool) -> float:
     out = Path(tempfile.mkdtemp(prefix="score-speed-run-"))
     start = time.perf_counter()
-    score_benchmark(bench, preds, out, ScoreOptions(jobs=jobs, cache_dir=cache, em=em,
-                                                    resamples=1000))
+    score_benchmark(
+        bench, preds, out, ScoreOptions(jobs=jobs, cache_dir=cache, em=em, resamples=1000)
+    )
     elapsed = time.perf_counter() - start
     shutil.rmtree(out, ignore_errors=True)
     return elapsed
 
 
-def time_official(official: Path, python: str, gold: Path, pred: Path, data_dir: Path,
-                  etype: str) -> float:
-    cmd = [python, str(official / "evaluation.py"), "--gold", str(gold), "--pred", str(pred),
-           "--db", str(data_dir / "database"), "--table", str(data_dir / "tables.json"),
-           "--etype", etype]
+def time_official(
+    official: Path, python: str, gold: Path, pred: Path, data_dir: Path, etype: str
+) -> float:
+    cmd = [
+        python,
+        str(official / "evaluation.py"),
+        "--gold",
+        str(gold),
+        "--pred",
+        str(pred),
+        "--db",
+        str(data_dir / "database"),
+        "--table",
+        str(data_dir / "tables.json"),
+        "--etype",
+        etype,
+    ]
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=official, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
@@ -76,8 +96,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared/data/spider")
     parser.add_argument("--jobs", type=int, default=0, help="0 = one per CPU")
-    parser.add_argument("--etype", choices=["all", "exec"], default="all",
-                        help="all = EX + EM + hardness (as the official --etype all)")
+    parser.add_argument(
+        "--etype",
+        choices=["all", "exec"],
+        default="all",
+        help="all = EX + EM + hardness (as the official --etype all)",
+    )
     args = parser.parse_args()
     if not (args.data_dir / "database").is_dir():
         sys.exit(f"no Spider data at {args.data_dir} (pass --data-dir)")
@@ -99,8 +123,10 @@ def main() -> None:
     python = os.environ.get("OFFICIAL_PYTHON", sys.executable)
     official = time_official(Path(official_dir), python, gold, pred, args.data_dir, args.etype)
     print(f"official    : {official:8.2f} s  ({n / official:7.1f} examples/s)")
-    print(f"speed-up    : cold {official / cold:5.1f}x, warm {official / warm:5.1f}x "
-          "(official time / native time)")
+    print(
+        f"speed-up    : cold {official / cold:5.1f}x, warm {official / warm:5.1f}x "
+        "(official time / native time)"
+    )
 
 
 if __name__ == "__main__":

@@ -78,7 +78,8 @@ def cli() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: every HarnessError becomes one line on stderr and exit status 2."""
     try:
-        cli.main(args=argv, prog_name="harness", standalone_mode=False)
+        # Outside standalone mode click returns a command's exit code instead of exiting.
+        result = cli.main(args=argv, prog_name="harness", standalone_mode=False)
     except HarnessError as exc:
         click.echo(f"harness: error: {exc}", err=True)
         return 2
@@ -90,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("harness: aborted", err=True)
         return 130
-    return 0
+    return result if isinstance(result, int) else 0
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tabulate import tabulate
+
 from harness.errors import ConfigError, HarnessError
 from harness.identity import SUBJECT_GROUPS, differing_fields, matches_any
 from harness.leaderboard import load_leaderboard
@@ -354,7 +356,11 @@ def verdict(rows: Sequence[Comparison]) -> str:
 
 
 def diff_markdown(
-    rows: Sequence[Comparison], confidence: float = DEFAULT_CONFIDENCE, gate_result=None
+    rows: Sequence[Comparison],
+    confidence: float = DEFAULT_CONFIDENCE,
+    gate_result: GateResult | None = None,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
 ) -> str:
     level = round(100 * confidence)
     headers = [
@@ -371,8 +377,6 @@ def diff_markdown(
     lines = [COMMENT_MARKER, "## Leaderboard diff", "", verdict(rows), ""]
     if gate_result is not None:
         lines += [f"**Gate:** `{gate_result.line}`", ""]
-    from tabulate import tabulate
-
     tables: dict[tuple[str, str], list[Comparison]] = {}
     for row in rows:
         tables.setdefault((row.benchmark, row.split), []).append(row)
@@ -386,7 +390,8 @@ def diff_markdown(
         ]
     lines.append(
         f"EX in %; Δ = head − base on the question ids both scored; {level}% CI of Δ from a "
-        "paired bootstrap over questions; p = exact McNemar test on the discordant questions, "
+        f"paired percentile bootstrap over questions ({resamples:,} resamples, seed {seed}); "
+        "p = exact McNemar test on the discordant questions, "
         "Holm-adjusted across this comment. ▲/▼ only where the paired CI excludes 0. Rows "
         "whose runs differ in data, scorer or decoding are not compared."
     )
@@ -420,7 +425,7 @@ def diff_leaderboards(
         gate_result = gate(
             base, head, gate_pp, baseline, candidate, allowed, resamples, seed, confidence
         )
-    markdown = diff_markdown(rows, confidence, gate_result)
+    markdown = diff_markdown(rows, confidence, gate_result, resamples, seed)
     return DiffResult(
         markdown=markdown,
         passed=gate_result.passed if gate_result else True,

@@ -24,7 +24,6 @@ SUBJECT_GROUPS = ("model", "prompt")
 
 _MODEL_KEYS = ("spec", "backend", "revision", "route")
 _PROMPT_KEYS = ("schema", "shots", "template_sha256")
-_SCORER_FLAGS = ("name", "semantics", "keep_distinct", "plug_value", "timeout_s", "official_commit")
 
 
 @dataclass(frozen=True)
@@ -109,7 +108,9 @@ def identity_fields(summary: Mapping[str, Any], config: Mapping[str, Any]) -> di
         # conservative choice (a release might change scoring).
         "scorer.version": scorer.get("version", summary.get("harness_version")),
     }
-    for key in _SCORER_FLAGS:
+    # Every setting the scorer records defines the measurement (a flag added later is
+    # counted until someone argues otherwise); name and semantics are always present.
+    for key in sorted({"name", "semantics"} | set(scorer) - {"version"}):
         fields[f"scorer.{key}"] = scorer.get(key)
     for key in _MODEL_KEYS:
         fields[f"model.{key}"] = model.get(key)

@@ -30,8 +30,18 @@ from harness.identity import (
 from harness.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, DEFAULT_SEED, bootstrap_ci
 
 SCHEMA_VERSION = 1
-METRICS = ("ex", "ts", "em")
-METRIC_LABELS = {"ex": "EX", "ts": "TS", "em": "EM"}
+# Per-question metrics, in column order. The 0/1 ones are correctness; BIRD's Soft-F1 and
+# R-VES are per-question scores in [0, 1] (R-VES can exceed 1).
+BINARY_METRICS = ("ex", "ts", "em", "ex_strict")
+METRICS = (*BINARY_METRICS, "soft_f1", "r_ves")
+METRIC_LABELS = {
+    "ex": "EX",
+    "ts": "TS",
+    "em": "EM",
+    "ex_strict": "EX strict",
+    "soft_f1": "Soft-F1",
+    "r_ves": "R-VES",
+}
 # Official level orders (Spider hardness, BIRD difficulty); anything else follows, sorted.
 LEVEL_ORDER = ("easy", "medium", "hard", "extra", "simple", "moderate", "challenging")
 MD_NAME = "LEADERBOARD.md"
@@ -91,8 +101,12 @@ def _read_rows(path: Path) -> list[dict[str, Any]]:
             seen.add(row_id)
             for metric in METRICS:
                 value = row.get(metric)
-                if value is not None and value not in (0, 1):
+                if value is None:
+                    continue
+                if metric in BINARY_METRICS and value not in (0, 1):
                     raise DataError(f"{path}:{lineno}: field {metric!r} must be 0, 1 or null")
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    raise DataError(f"{path}:{lineno}: field {metric!r} must be a number or null")
             if row.get("ex") is None:
                 raise DataError(f"{path}:{lineno}: field 'ex' is missing")
             rows.append(row)
@@ -205,13 +219,17 @@ def make_entry(run: Run, allow_outages: bool, allow_partial: bool) -> dict[str, 
         )
     other = {k: v for k, v in provenance.excluded.items() if k != "outage"}
     if other and not allow_partial:
-        detail = ", ".join(f"{k}: {v}" for k, v in sorted(other.items())) or "incomplete"
+        detail = ", ".join(f"{k}: {v}" for k, v in sorted(other.items()))
         raise LeaderboardError(
             f"{run.path}: partial run ({detail}); pass --allow-partial to list it as not citable"
         )
     bootstrap = summary.get("bootstrap") or {}
     vectors = {
-        metric: {str(r["id"]): int(r[metric]) for r in run.rows if r.get(metric) is not None}
+        metric: {
+            str(r["id"]): int(r[metric]) if metric in BINARY_METRICS else float(r[metric])
+            for r in run.rows
+            if r.get(metric) is not None
+        }
         for metric in METRICS
     }
     metrics: dict[str, Any] = {}
@@ -220,14 +238,16 @@ def make_entry(run: Run, allow_outages: bool, allow_partial: bool) -> dict[str, 
         if ci is not None:
             metrics[metric] = ci
     by_level: dict[str, Any] = {}
-    for level, block in (summary.get("by_hardness") or {}).items():
+    # Spider groups by hardness, BIRD by difficulty; the table shows whichever is there.
+    levels = summary.get("by_hardness") or summary.get("by_difficulty") or {}
+    for level, block in levels.items():
         level_metrics = {m: block[m] for m in METRICS if isinstance(block.get(m), dict)}
         by_level[level] = {"n": block.get("n")} | level_metrics
     generation = summary.get("generation") or {}
-    cost_per_1k = None
-    if generation.get("cost_usd") is not None:
-        n_generated = generation.get("n") or summary["n"]
-        cost_per_1k = float(generation["cost_usd"]) / n_generated * 1000 if n_generated else None
+    cost_per_1k = generation.get("cost_per_1k_questions_usd")
+    if cost_per_1k is None and generation.get("cost_usd") is not None:
+        n_generated = generation.get("n_with_figures") or summary["n"]
+        cost_per_1k = float(generation["cost_usd"]) / n_generated * 1000
     identity = run_identity(summary, config)
     excluded = summary.get("excluded") or {}
     model = config.get("model") or {}
@@ -248,7 +268,7 @@ def make_entry(run: Run, allow_outages: bool, allow_partial: bool) -> dict[str, 
             "db_ids": sorted(excluded.get("db_ids") or []),
         },
         "metrics": metrics,
-        "by_hardness": by_level,
+        "by_level": by_level,
         "tokens_per_s": generation.get("tokens_per_s"),
         "cost_per_1k_usd": cost_per_1k,
         "scorer": summary.get("scorer") or {},
@@ -359,7 +379,7 @@ def format_params(params: int | None) -> str:
 
 
 def _levels(entries: Sequence[Mapping[str, Any]]) -> list[str]:
-    present = {level for e in entries for level in e["by_hardness"]}
+    present = {level for e in entries for level in e["by_level"]}
     known = [level for level in LEVEL_ORDER if level in present]
     return known + sorted(present - set(known))
 
@@ -381,7 +401,7 @@ def table_markdown(table: Mapping[str, Any]) -> str:
         name = e["config"] + ("" if e["citable"] else f" {NOT_CITABLE_MARK}")
         row = [e["rank"], name, e["tier"], format_params(e["params"])]
         row += [_ci_cell(e["metrics"].get(m)) for m in metrics]
-        row += [_pct((e["by_hardness"].get(lv, {}).get("ex") or {}).get("mean")) for lv in levels]
+        row += [_pct((e["by_level"].get(lv, {}).get("ex") or {}).get("mean")) for lv in levels]
         row += [str(e["n"]) if e["n"] == e["n_total"] else f"{e['n']} of {e['n_total']}"]
         if show_speed:
             row += ["—" if e["tokens_per_s"] is None else f"{e['tokens_per_s']:.1f}"]
@@ -438,7 +458,7 @@ def _footer(table: Mapping[str, Any]) -> str:
     )
     lines.append(
         "Accuracies in %. EX = execution accuracy, TS = test-suite accuracy, EM = exact set "
-        "match; [low, high] = "
+        "match (EX strict, Soft-F1, R-VES: BIRD's); [low, high] = "
         + "; ".join(_with_configs(boot))
         + ". Ranked by the EX point estimate: overlapping CIs do not show a difference; "
         "`harness diff` tests pairs on the same questions."

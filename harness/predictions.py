@@ -12,6 +12,7 @@ from pathlib import Path
 
 from harness.errors import PredictionsError
 from harness.records import Example
+from harness.scoring.official_compat import prediction_text
 
 _SHOW = 10
 
@@ -63,16 +64,18 @@ def _read_lines(path: Path, lines: list[str], examples: list[Example]) -> Predic
     if len(lines) != len(examples):
         ids = [e.id for e in examples]
         if len(lines) < len(examples):
-            detail = f"ids without a prediction: {_id_list(ids[len(lines):])}"
+            detail = f"ids without a prediction: {_id_list(ids[len(lines) :])}"
         else:
             detail = f"{len(lines) - len(examples)} extra line(s) after the last example"
         raise PredictionsError(
             f"{path}: {len(lines)} prediction lines for {len(examples)} examples "
             f"(the official format is one line per example in split order); {detail}"
         )
-    # A blank line is an empty prediction (scored wrong), not a separator.
-    return PredictionSet(sql={e.id: line for e, line in zip(examples, lines, strict=True)},
-                         fmt="official-lines")
+    # A blank line is an empty prediction (scored wrong), not a separator; text after a
+    # TAB is metadata (the official gold format's db_id), not part of the query.
+    return PredictionSet(
+        sql={e.id: prediction_text(line) for e, line in zip(examples, lines, strict=True)}, fmt="official-lines"
+    )
 
 
 def _read_jsonl(path: Path, lines: list[str]) -> PredictionSet:
@@ -130,5 +133,6 @@ def _check_ids(path: Path, preds: PredictionSet, examples: list[Example]) -> Non
             parts.append(f"{len(missing)} id(s) missing: {_id_list(missing)}")
         if extra:
             parts.append(f"{len(extra)} id(s) not in the benchmark: {_id_list(extra)}")
-        raise PredictionsError(f"{path}: predictions do not match the benchmark; "
-                               + "; ".join(parts))
+        raise PredictionsError(
+            f"{path}: predictions do not match the benchmark; " + "; ".join(parts)
+        )

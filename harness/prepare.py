@@ -410,12 +410,13 @@ def verify_layout(
     for rel, pinned in layout.files.items():
         check(rel, pinned, "required file")
 
-    db_ids: dict[str, str] = {db: "manifest" for db in layout.databases}
-    db_ids.update({db: "expected" for db in layout.expect_db_ids})
+    db_ids: dict[str, str] = {}
     for split, files in layout.splits.items():
         for rel in files:
             for db in sorted(_split_db_ids(root / rel)):
                 db_ids.setdefault(db, f"split {split}")
+    for db in (*layout.databases, *layout.expect_db_ids):
+        db_ids.setdefault(db, "listed in the manifest")
     for db_id, why in sorted(db_ids.items()):
         if layout.variants:
             folder = root / layout.db_dir / db_id
@@ -645,7 +646,13 @@ def _prepare_asset(
 ) -> PrepareResult:
     record = None if force else read_record(asset, dest)
     if record is not None and _record_matches_manifest(asset, record):
-        hashes = verify_layout(asset, dest, record.get("files", {}))
+        try:
+            hashes = verify_layout(asset, dest, record.get("files", {}))
+        except PrepareError as exc:
+            raise type(exc)(
+                f"{exc} -- {dest} was prepared before and has changed since; "
+                f"`harness prepare {asset.name} --force` fetches it again"
+            ) from None
         return PrepareResult(
             asset.name,
             dest,

@@ -22,8 +22,14 @@ class SelftestReport:
         return not self.failures and self.summary["n"] > 0
 
 
-def selftest(bench: str, data_dir: Path | None, split: str, db_dir: Path | None,
-             options: ScoreOptions, out_dir: Path | None = None) -> SelftestReport:
+def selftest(
+    bench: str,
+    data_dir: Path | None,
+    split: str,
+    db_dir: Path | None,
+    options: ScoreOptions,
+    out_dir: Path | None = None,
+) -> SelftestReport:
     data = load_benchmark(bench, data_dir=data_dir, split=split, db_dir=db_dir)
     family = family_of(data)
     preds = PredictionSet(sql={e.id: e.gold_sql for e in data.examples})
@@ -31,17 +37,23 @@ def selftest(bench: str, data_dir: Path | None, split: str, db_dir: Path | None,
         summary = score_benchmark(data, preds, Path(out_dir or tmp), options)
         import json
 
-        rows = [json.loads(line) for line in
-                (Path(out_dir or tmp) / "rows.jsonl").read_text().splitlines()]
+        rows = [
+            json.loads(line)
+            for line in (Path(out_dir or tmp) / "rows.jsonl").read_text().splitlines()
+        ]
     # Every computed metric must be perfect; a BIRD gold on the reviewed exception list
     # is excused, and so is nothing else.
     failures = []
     for row in rows:
         if row.get("reference_invalid") and row.get("reference_listed"):
             continue
-        bad = [m for m in family.metrics if m in ("ex", "ts", "em", "ex_strict")
-               and row.get(m) is not None and row[m] != 1]
+        bad = [
+            m
+            for m in family.metrics
+            if m in ("ex", "ts", "em", "ex_strict") and row.get(m) is not None and row[m] != 1
+        ]
         if bad:
-            failures.append({"id": row["id"], "db_id": row["db_id"], "metrics": bad,
-                             "error": row.get("error")})
+            failures.append(
+                {"id": row["id"], "db_id": row["db_id"], "metrics": bad, "error": row.get("error")}
+            )
     return SelftestReport(summary=summary, failures=failures)

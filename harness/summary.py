@@ -67,9 +67,7 @@ def render_table(summary: dict[str, Any], family: Family) -> str:
     headers = ["", *names, "all"]
     table = [["n", *[groups[g]["n"] for g in names], summary["n"]]]
     for m, ci in summary["metrics"].items():
-        table.append(
-            [METRIC_LABELS.get(m, m), *[_fmt(groups[g].get(m)) for g in names], _fmt(ci)]
-        )
+        table.append([METRIC_LABELS.get(m, m), *[_fmt(groups[g].get(m)) for g in names], _fmt(ci)])
     lines = [tabulate(table, headers=headers, tablefmt="github", disable_numparse=True)]
     boot = summary.get("bootstrap", {})
     lines.append("")
@@ -81,13 +79,25 @@ def render_table(summary: dict[str, Any], family: Family) -> str:
     excluded = summary.get("excluded", {})
     if excluded.get("count"):
         reasons = ", ".join(f"{k}: {v}" for k, v in excluded["reasons"].items() if v)
-        dbs = f" (databases missing: {', '.join(excluded['db_ids'])})" if excluded.get(
-            "db_ids") else ""
+        dbs = (
+            f" (databases missing: {', '.join(excluded['db_ids'])})"
+            if excluded.get("db_ids")
+            else ""
+        )
         lines.append(
             f"PARTIAL: {excluded['count']} of {summary['n_total']} examples not scored "
             f"[{reasons}]{dbs}; these figures are over {summary['n']} examples, not the full "
             "split."
         )
+    ref = summary.get("reference")
+    if ref and ref.get("n_invalid"):
+        lines.append(
+            f"Invalid references: {ref['n_invalid']} gold queries ({ref['listed']} on the "
+            f"reviewed list) stay in the denominator, as officially; EX over the "
+            f"{ref['n_valid']} valid references: {_fmt(ref.get('ex_valid'))}."
+        )
+    if "evidence" in summary:
+        lines.append(f"Evidence in prompts: {summary['evidence']}.")
     if summary.get("failures"):
         top = ", ".join(f"{k} {v}" for k, v in list(summary["failures"].items())[:8])
         lines.append(f"Failure labels: {top}.")

@@ -74,6 +74,9 @@ def make_run(
     scorer: Mapping[str, Any] | None = None,
     generation: Mapping[str, Any] | None = None,
     timing: Mapping[str, Any] | None = None,
+    extra: Mapping[str, Sequence[float]] | None = None,
+    levels: Sequence[str] = LEVELS,
+    level_field: str = "hardness",
     resamples: int = 2000,
 ) -> Path:
     """Write runs/<name>/ with one row per value of `ex` (ids "0", "1", ... by default)."""
@@ -87,8 +90,8 @@ def make_run(
             {
                 "id": qid,
                 "db_id": f"db{int(qid) % 3 if qid.isdigit() else 0}",
-                "hardness": LEVELS[i % 4],
-                "difficulty": "",
+                "hardness": levels[i % len(levels)] if level_field == "hardness" else "",
+                "difficulty": levels[i % len(levels)] if level_field == "difficulty" else "",
                 "pred_sql": "SELECT 1",
                 "gold_sql": "SELECT 1",
                 "ex": int(value),
@@ -98,6 +101,7 @@ def make_run(
                 "mismatch": None,
                 "failure": None if value else "wrong_rows",
             }
+            | {metric: values[i] for metric, values in (extra or {}).items()}
         )
     with (run / "rows.jsonl").open("w", encoding="utf-8") as fh:
         for row in rows:
@@ -111,11 +115,13 @@ def make_run(
         metrics["em"] = ci([r["em"] for r in rows])
     if ts is not None:
         metrics["ts"] = ci([r["ts"] for r in rows])
-    by_hardness = {}
-    for level in LEVELS:
-        level_rows = [r for r in rows if r["hardness"] == level]
+    for metric, values in (extra or {}).items():
+        metrics[metric] = ci(list(values))
+    by_level = {}
+    for level in levels:
+        level_rows = [r for r in rows if r[level_field] == level]
         if level_rows:
-            by_hardness[level] = {"n": len(level_rows), "ex": ci([r["ex"] for r in level_rows])}
+            by_level[level] = {"n": len(level_rows), "ex": ci([r["ex"] for r in level_rows])}
     excluded = dict(excluded or {})
     count = sum(excluded.values())
     files = dict(files or {"dev.json": sha("dev"), "tables.json": sha("tables")})
@@ -138,7 +144,7 @@ def make_run(
         },
         "complete": count == 0,
         "metrics": metrics,
-        "by_hardness": by_hardness,
+        f"by_{level_field}": by_level,
         "failures": {"wrong_rows": sum(1 for r in rows if not r["ex"])},
         "bootstrap": {
             "method": "percentile",

@@ -7,12 +7,16 @@ import json
 from math import comb
 
 import pytest
-from runs_factory import default_config, make_run, sha, vector
 
 from harness.cli import main
 from harness.diffing import COMMENT_MARKER, NotComparableError, diff_leaderboards
 from harness.errors import ConfigError, DataError
 from harness.leaderboard import JSON_NAME, build_leaderboard
+
+try:  # tests/ as plain folder (pytest puts it on sys.path) or as a package
+    from runs_factory import default_config, make_run, sha, vector
+except ImportError:  # pragma: no cover
+    from tests.runs_factory import default_config, make_run, sha, vector
 
 N = 200
 BASE = vector(N, range(100))  # 50.0%

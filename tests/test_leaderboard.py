@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from runs_factory import default_config, make_run, sha, vector
 
 from harness.cli import main
 from harness.errors import DataError
@@ -18,6 +17,11 @@ from harness.leaderboard import (
     build_leaderboard,
     format_params,
 )
+
+try:  # tests/ as plain folder (pytest puts it on sys.path) or as a package
+    from runs_factory import default_config, make_run, sha, vector
+except ImportError:  # pragma: no cover
+    from tests.runs_factory import default_config, make_run, sha, vector
 
 
 def _table(leaderboard, benchmark="spider", split="dev"):
@@ -155,6 +159,31 @@ def test_test_suite_column_appears_when_present(tmp_path):
     assert "TS [95% CI]" in md and "EM [95% CI]" not in md
     assert _md_row(md, "ts")[5].startswith("50.0 [")
     assert _table(lb)["entries"][0]["correct"]["ts"]["5"] == 0
+
+
+def test_bird_metrics_and_difficulty_columns(tmp_path):
+    soft = [0.5, 1.0, 0.0, 0.25, 1.0, 0.0]
+    run = make_run(
+        tmp_path / "runs",
+        "bird-run",
+        [0, 1, 0, 0, 1, 0],
+        benchmark="bird",
+        extra={"ex_strict": [0, 1, 0, 0, 0, 0], "soft_f1": soft},
+        levels=("simple", "moderate", "challenging"),
+        level_field="difficulty",
+        scorer={"semantics": "bird-official", "r_ves_repeats": 0},
+    )
+    lb = build_leaderboard([run], tmp_path / "lb", plot=False)
+    entry = _table(lb, "bird")["entries"][0]
+    assert entry["correct"]["ex_strict"] == {"0": 0, "1": 1, "2": 0, "3": 0, "4": 0, "5": 0}
+    assert entry["correct"]["soft_f1"]["3"] == 0.25
+    assert entry["identity"]["fields"]["scorer.r_ves_repeats"] == 0
+    md = (tmp_path / "lb" / MD_NAME).read_text()
+    header = next(x for x in md.splitlines() if "rank" in x)
+    for column in ("EX strict [95% CI]", "Soft-F1 [95% CI]", "EX simple", "EX challenging"):
+        assert column in header
+    assert "EX easy" not in header
+    assert _md_row(md, "bird-run")[6].startswith(f"{100 * sum(soft) / 6:.1f} [")
 
 
 def test_outages_refused_unless_allowed_then_not_citable(tmp_path):

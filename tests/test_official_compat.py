@@ -9,6 +9,12 @@ def test_prediction_line_is_stripped_and_cut_at_tab():
     assert oc.prediction_text("  SELECT 1\tconcert_singer\n") == "SELECT 1"
 
 
+def test_jsonl_prediction_made_one_line_keeping_literal_spaces():
+    assert oc.official_prediction("SELECT a\nFROM t\tWHERE b = 'x  y'\n") == (
+        "SELECT a FROM t WHERE b = 'x  y'"
+    )
+
+
 def test_value_placeholder_replaced_case_sensitively():
     assert oc.official_prediction("SELECT value FROM t WHERE Value = 'value'") == (
         "SELECT 1 FROM t WHERE Value = '1'"

@@ -23,7 +23,7 @@ def _write(tmp_path: Path, name: str, text: str) -> Path:
 def test_official_lines_with_tab_suffix_and_blank_line(tmp_path):
     path = _write(tmp_path, "pred.sql", "SELECT 1\tdb\n\nSELECT 3\n")
     preds = read_predictions(path, EXAMPLES)
-    assert preds.sql == {"0": "SELECT 1\tdb", "1": "", "2": "SELECT 3"}
+    assert preds.sql == {"0": "SELECT 1", "1": "", "2": "SELECT 3"}
     assert preds.fmt == "official-lines"
 
 

@@ -172,7 +172,8 @@ HOSTILE: list[tuple[str, str, str | None, Limits]] = [
     ("SELECT zeroblob(2e9)", "error", "too big", FAST),
     ("SELECT length(zeroblob(5000000))", "error", "too big", SMALL),
     (
-        "WITH RECURSIVE r(s) AS (SELECT 'x' UNION ALL SELECT s || s FROM r) SELECT length(s) FROM r",
+        "WITH RECURSIVE r(s) AS (SELECT 'x' UNION ALL SELECT s || s FROM r) "
+        "SELECT length(s) FROM r",
         "error",
         "too big",
         FAST,
@@ -241,7 +242,7 @@ def hostile_run(tmp_path_factory: pytest.TempPathFactory):
 )
 def test_hostile_query_is_contained(hostile_run, index, case) -> None:
     results, _, _ = hostile_run
-    _, status, message, limits = case
+    _, status, message, _ = case
     result = results[index]
     assert result.status == status, result
     assert result.rows is None
@@ -259,8 +260,27 @@ def test_giant_printf_is_refused_by_sqlite_itself(tmp_path: Path) -> None:
     # SQLite's printf yields NULL rather than build a string over its length limit.
     db = tmp_path / "t.sqlite"
     build_db(db)
-    result = execute(open_readonly(db), "SELECT printf('%.*c', 2000000000, 'x')", FAST)
+    result = execute(open_readonly(db), "SELECT printf('%.*c', 5000000, 'x')", SMALL)
     assert (result.status, result.rows) == ("ok", [(None,)])
+
+
+def test_single_opcode_spin_is_contained_by_the_pool(tmp_path: Path) -> None:
+    # SQLite 3.40's printf('%.*c', N) loops N times inside one VM instruction (~15 s for
+    # N = 2e9), so the progress handler cannot fire: the pool's hard kill is the backstop,
+    # and it costs only that query.
+    db = tmp_path / "t.sqlite"
+    build_db(db)
+    probes = [
+        Probe(str(db), sql, FAST, str(tmp_path))
+        for sql in ["SELECT 1", "SELECT printf('%.*c', 2000000000, 'x')", "SELECT 2"]
+    ]
+    results = dict(
+        run_isolated(
+            run_probe, probes, jobs=1, hard_timeout_s=1.0, on_failure=pool_failed, chunk_size=3
+        )
+    )
+    assert results[0].rows == [(1,)] and results[2].rows == [(2,)]
+    assert results[1].status == "crash" and results[1].error.startswith("pool: timeout:")
 
 
 def test_hostile_queries_on_a_real_spider_database(spider_dir: Path, tmp_path: Path) -> None:

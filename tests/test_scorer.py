@@ -19,8 +19,11 @@ GOLD = [
     ("SELECT count(*) FROM singer", "music"),
     ("SELECT name FROM singer WHERE age > 30", "music"),
     ("SELECT name FROM singer ORDER BY age DESC", "music"),
-    ("SELECT T1.name FROM singer AS T1 JOIN concert AS T2 ON T1.singer_id = T2.singer_id "
-     "WHERE T2.year = 2014", "music"),
+    (
+        "SELECT T1.name FROM singer AS T1 JOIN concert AS T2 ON T1.singer_id = T2.singer_id "
+        "WHERE T2.year = 2014",
+        "music",
+    ),
     ("SELECT count(*) FROM player", "sport"),
 ]
 
@@ -39,29 +42,58 @@ def build(tmp_path: Path, with_sport: bool = True) -> Path:
             INSERT INTO concert VALUES (1, 1, 2014), (2, 2, 2015), (3, 3, 2014);
             """
         )
-    tables = [{
-        "db_id": "music",
-        "table_names_original": ["singer", "concert"], "table_names": ["singer", "concert"],
-        "column_names_original": [[-1, "*"], [0, "singer_id"], [0, "name"], [0, "age"],
-                                  [1, "concert_id"], [1, "singer_id"], [1, "year"]],
-        "column_names": [[-1, "*"], [0, "singer id"], [0, "name"], [0, "age"],
-                         [1, "concert id"], [1, "singer id"], [1, "year"]],
-        "column_types": ["text", "number", "text", "number", "number", "number", "number"],
-        "primary_keys": [1, 4], "foreign_keys": [[5, 1]],
-    }, {
-        "db_id": "sport", "table_names_original": ["player"], "table_names": ["player"],
-        "column_names_original": [[-1, "*"], [0, "id"]], "column_names": [[-1, "*"], [0, "id"]],
-        "column_types": ["text", "number"], "primary_keys": [1], "foreign_keys": [],
-    }]
+    tables = [
+        {
+            "db_id": "music",
+            "table_names_original": ["singer", "concert"],
+            "table_names": ["singer", "concert"],
+            "column_names_original": [
+                [-1, "*"],
+                [0, "singer_id"],
+                [0, "name"],
+                [0, "age"],
+                [1, "concert_id"],
+                [1, "singer_id"],
+                [1, "year"],
+            ],
+            "column_names": [
+                [-1, "*"],
+                [0, "singer id"],
+                [0, "name"],
+                [0, "age"],
+                [1, "concert id"],
+                [1, "singer id"],
+                [1, "year"],
+            ],
+            "column_types": ["text", "number", "text", "number", "number", "number", "number"],
+            "primary_keys": [1, 4],
+            "foreign_keys": [[5, 1]],
+        },
+        {
+            "db_id": "sport",
+            "table_names_original": ["player"],
+            "table_names": ["player"],
+            "column_names_original": [[-1, "*"], [0, "id"]],
+            "column_names": [[-1, "*"], [0, "id"]],
+            "column_types": ["text", "number"],
+            "primary_keys": [1],
+            "foreign_keys": [],
+        },
+    ]
     if with_sport:
         sport = root / "database" / "sport" / "sport.sqlite"
         sport.parent.mkdir(parents=True)
         with sqlite3.connect(sport) as conn:
             conn.executescript("CREATE TABLE player (id INTEGER); INSERT INTO player VALUES (1);")
     (root / "tables.json").write_text(json.dumps(tables))
-    (root / "dev.json").write_text(json.dumps(
-        [{"db_id": db_id, "question": f"q{i}", "query": sql} for i, (sql, db_id) in
-         enumerate(GOLD)]))
+    (root / "dev.json").write_text(
+        json.dumps(
+            [
+                {"db_id": db_id, "question": f"q{i}", "query": sql}
+                for i, (sql, db_id) in enumerate(GOLD)
+            ]
+        )
+    )
     (root / "dev_gold.sql").write_text("".join(f"{sql}\t{db_id}\n" for sql, db_id in GOLD))
     return root
 
@@ -80,18 +112,26 @@ OPTS = ScoreOptions(jobs=1, resamples=200, no_cache=True, timeout_s=2.0)
 
 def test_scores_rows_and_summary(tmp_path):
     root = build(tmp_path)
-    preds = write_preds(tmp_path / "p.jsonl", [
-        "SELECT count(*) FROM singer",                       # right
-        "Here is the query: SELECT name FROM singer",       # prose
-        "SELECT name FROM singer ORDER BY age",              # wrong order
-        "SELECT nme FROM singer",                            # unknown column
-        "",                                                  # empty
-    ])
+    preds = write_preds(
+        tmp_path / "p.jsonl",
+        [
+            "SELECT count(*) FROM singer",  # right
+            "Here is the query: SELECT name FROM singer",  # prose
+            "SELECT name FROM singer ORDER BY age",  # wrong order
+            "SELECT nme FROM singer",  # unknown column
+            "",  # empty
+        ],
+    )
     summary = score_files("spider", root, "dev", preds, tmp_path / "run", options=OPTS)
     rows = rows_of(tmp_path / "run")
     assert [r["ex"] for r in rows] == [1, 0, 0, 0, 0]
     assert [r["failure"] for r in rows] == [
-        None, "prose_wrapped", "wrong_order", "wrong_schema", "no_select"]
+        None,
+        "prose_wrapped",
+        "wrong_order",
+        "wrong_schema",
+        "no_select",
+    ]
     assert rows[3]["error"] == "no such column: nme"
     assert rows[2]["mismatch"]["first_order_difference"]["index"] == 0
     assert summary["n"] == 5 and summary["complete"]
@@ -109,8 +149,12 @@ def test_missing_database_refused_then_allowed(tmp_path):
     opts = ScoreOptions(jobs=1, resamples=200, no_cache=True, allow_missing_db=True)
     summary = score_files("spider", root, "dev", preds, tmp_path / "run", options=opts)
     assert summary["n"] == 4 and summary["n_total"] == 5 and not summary["complete"]
-    assert summary["excluded"] == {"count": 1, "reasons": {"missing_database": 1, "outage": 0},
-                                   "db_ids": ["sport"], "ids": ["4"]}
+    assert summary["excluded"] == {
+        "count": 1,
+        "reasons": {"missing_database": 1, "outage": 0},
+        "db_ids": ["sport"],
+        "ids": ["4"],
+    }
 
 
 def test_outage_rows_excluded_not_scored_wrong(tmp_path):
@@ -130,13 +174,17 @@ def test_hostile_prediction_costs_one_row_and_leaves_db_intact(tmp_path):
     db = root / "database" / "music" / "music.sqlite"
     before = sha256_file(db)
     files_before = sorted(p.name for p in db.parent.iterdir())
-    preds = write_preds(tmp_path / "p.jsonl", [
-        "DELETE FROM singer",
-        "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r) SELECT count(*) FROM r",
-        "SELECT name FROM singer ORDER BY age DESC",
-        "ATTACH DATABASE 'x.db' AS x",
-        "SELECT count(*) FROM player",
-    ])
+    preds = write_preds(
+        tmp_path / "p.jsonl",
+        [
+            "DELETE FROM singer",
+            "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r) "
+            "SELECT count(*) FROM r",
+            "SELECT name FROM singer ORDER BY age DESC",
+            "ATTACH DATABASE 'x.db' AS x",
+            "SELECT count(*) FROM player",
+        ],
+    )
     score_files("spider", root, "dev", preds, tmp_path / "run", options=OPTS)
     rows = rows_of(tmp_path / "run")
     assert [r["ex"] for r in rows] == [0, 0, 1, 0, 1]
@@ -158,13 +206,16 @@ def test_test_suite_variants_need_every_database(tmp_path):
         )
     bench = load_spider(data_dir=root)
     assert bench.test_suite
-    pred = write_preds(tmp_path / "p.jsonl", [
-        "SELECT count(*) FROM singer",
-        "SELECT name FROM singer WHERE age > 34",  # same rows on the original only
-        "SELECT name FROM singer ORDER BY age DESC",
-        "SELECT name FROM singer WHERE singer_id = 2",  # wrong everywhere
-        "SELECT count(*) FROM player",
-    ])
+    pred = write_preds(
+        tmp_path / "p.jsonl",
+        [
+            "SELECT count(*) FROM singer",
+            "SELECT name FROM singer WHERE age > 34",  # same rows on the original only
+            "SELECT name FROM singer ORDER BY age DESC",
+            "SELECT name FROM singer WHERE singer_id = 2",  # wrong everywhere
+            "SELECT count(*) FROM player",
+        ],
+    )
     preds = read_predictions(pred, bench.examples)
     score_benchmark(bench, preds, tmp_path / "run", OPTS)
     rows = rows_of(tmp_path / "run")
@@ -175,14 +226,44 @@ def test_test_suite_variants_need_every_database(tmp_path):
 def test_cli_one_line_error_and_table(tmp_path, capsys):
     root = build(tmp_path, with_sport=False)
     preds = write_preds(tmp_path / "p.jsonl", [s for s, _ in GOLD])
-    code = main(["score", "--bench", "spider", "--data-dir", str(root), "--pred", str(preds),
-                 "--out", str(tmp_path / "run"), "--jobs", "1", "--no-cache"])
+    code = main(
+        [
+            "score",
+            "--bench",
+            "spider",
+            "--data-dir",
+            str(root),
+            "--pred",
+            str(preds),
+            "--out",
+            str(tmp_path / "run"),
+            "--jobs",
+            "1",
+            "--no-cache",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert err.count("\n") == 1 and "sport" in err and "--allow-missing-db" in err
-    code = main(["score", "--bench", "spider", "--data-dir", str(root), "--pred", str(preds),
-                 "--out", str(tmp_path / "run"), "--jobs", "1", "--no-cache",
-                 "--allow-missing-db", "--resamples", "100"])
+    code = main(
+        [
+            "score",
+            "--bench",
+            "spider",
+            "--data-dir",
+            str(root),
+            "--pred",
+            str(preds),
+            "--out",
+            str(tmp_path / "run"),
+            "--jobs",
+            "1",
+            "--no-cache",
+            "--allow-missing-db",
+            "--resamples",
+            "100",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
     assert "PARTIAL: 1 of 5 examples not scored" in out and "| EX" in out

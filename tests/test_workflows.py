@@ -147,7 +147,7 @@ def test_makefile_provides_the_target_the_workflow_calls():
     makefile = REPO / "Makefile"
     if not makefile.is_file():
         pytest.skip("no Makefile yet")
-    assert "make leaderboard LEADERBOARD_DIR=" in BUILD.read_text()
+    assert re.search(r"make leaderboard .*LEADERBOARD_DIR=", BUILD.read_text())
     assert re.search(r"^leaderboard\s*:", makefile.read_text(), re.MULTILINE), (
         "the workflow runs `make leaderboard LEADERBOARD_DIR=...`; the Makefile has no such target"
     )

@@ -30,8 +30,28 @@ def adapter_sha256(path: Path) -> str:
     return tree_sha256(path)
 
 
+def _looks_like_hub_id(text: str) -> bool:
+    return text.count("/") == 1 and not text.startswith((".", "/", "~"))
+
+
+def _from_hub(repo_id: str) -> Path:
+    """A hub adapter, downloaded (or found in the local hub cache) so it can be hashed."""
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError:
+        raise ConfigError(f"adapter {repo_id!r} is not a local directory") from None
+    try:
+        return Path(snapshot_download(repo_id))
+    except Exception as exc:  # offline, unknown repo, no access: one clear line
+        raise ConfigError(
+            f"adapter {repo_id!r}: not a local directory, and the hub "
+            f"download failed ({type(exc).__name__})"
+        ) from None
+
+
 def parse_adapter(arg: str, base: Path | None = None) -> AdapterSpec:
-    """`PATH` or `PATH@WEIGHT` -> a hashed AdapterSpec; relative paths resolve against `base`."""
+    """`PATH` or `PATH@WEIGHT` -> a hashed AdapterSpec; relative paths resolve against `base`;
+    a `user/name` that is no local directory is fetched from the Hugging Face hub."""
     path_text, weight = arg, None
     head, sep, tail = arg.rpartition("@")
     if sep:
@@ -44,12 +64,17 @@ def parse_adapter(arg: str, base: Path | None = None) -> AdapterSpec:
     path = Path(path_text).expanduser()
     if base is not None and not path.is_absolute():
         path = base / path
-    return AdapterSpec(path=path, weight=weight, sha256=adapter_sha256(path))
+    source = ""
+    if not path.exists() and _looks_like_hub_id(path_text):
+        source, path = path_text, _from_hub(path_text)
+    return AdapterSpec(path=path, weight=weight, sha256=adapter_sha256(path), source=source)
 
 
 def parse_adapters(args: list[str], base: Path | None = None) -> list[AdapterSpec]:
     specs = [parse_adapter(a, base) for a in args]
     if len(specs) > 1:
         # Several adapters form one weighted composition; an unweighted one counts fully.
-        specs = [AdapterSpec(s.path, 1.0 if s.weight is None else s.weight, s.sha256) for s in specs]
+        specs = [
+            AdapterSpec(s.path, 1.0 if s.weight is None else s.weight, s.sha256) for s in specs
+        ]
     return specs

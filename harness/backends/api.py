@@ -23,9 +23,16 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
-from harness.backends.base import Backend, BackendError, BackendOptions, Completion, Decoding, Request
+from harness.backends.base import (
+    Backend,
+    BackendError,
+    BackendOptions,
+    Completion,
+    Decoding,
+    Request,
+)
 from harness.backends.prices import cost_usd
-from harness.errors import ConfigError
+from harness.errors import ConfigError, HarnessError
 
 _TRANSIENT_STATUS = {408, 409, 429}
 _FATAL_STATUS = {401, 403, 404}
@@ -119,6 +126,8 @@ class ApiBackend(Backend):
             start = time.perf_counter()
             try:
                 text, tokens_in, tokens_out = self.read(self.call(request, decoding))
+            except HarnessError:
+                raise
             except Exception as exc:
                 status = _status(exc)
                 if status in _FATAL_STATUS:
@@ -148,7 +157,9 @@ class ApiBackend(Backend):
         self, requests: Sequence[Request], decoding: Decoding
     ) -> Iterator[tuple[int, Completion]]:
         # Submit at most `concurrency` at a time so an interrupted run has little in flight.
-        pool = ThreadPoolExecutor(max_workers=self.options.concurrency, thread_name_prefix=self.kind)
+        pool = ThreadPoolExecutor(
+            max_workers=self.options.concurrency, thread_name_prefix=self.kind
+        )
         pending: dict[Future[Completion], int] = {}
         todo = iter(range(len(requests)))
         try:

@@ -91,6 +91,7 @@ class AdapterSpec:
     path: Path
     weight: float | None = None
     sha256: str = ""
+    source: str = ""  # what the user named, when not the local path (a hub id)
 
 
 @dataclass
@@ -124,6 +125,8 @@ class Backend(ABC):
     kind: ClassVar[str] = ""
     uses_prompts: ClassVar[bool] = True
     supports_adapters: ClassVar[bool] = False
+    # False where answers are not worth caching (replay reads them from a file anyway).
+    cache_responses: ClassVar[bool] = True
     tier: ClassVar[str] = "open"
 
     def __init__(self, target: str, options: BackendOptions) -> None:

@@ -61,7 +61,9 @@ class ResponseCache:
         )
 
     def get(self, key: str) -> Completion | None:
-        row = self._conn.execute("SELECT completion FROM responses WHERE key = ?", (key,)).fetchone()
+        row = self._conn.execute(
+            "SELECT completion FROM responses WHERE key = ?", (key,)
+        ).fetchone()
         if row is None:
             return None
         stored = json.loads(row[0])

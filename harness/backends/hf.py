@@ -83,7 +83,10 @@ class HFBackend(Backend):
         try:
             tokenizer = AutoTokenizer.from_pretrained(target, revision=options.revision)
             model = AutoModelForCausalLM.from_pretrained(
-                target, revision=options.revision, dtype=_dtype(options.dtype), device_map=device_map
+                target,
+                revision=options.revision,
+                dtype=_dtype(options.dtype),
+                device_map=device_map,
             )
         except OSError as exc:
             raise ConfigError(f"hf:{target}: cannot load model: {exc}") from None
@@ -208,7 +211,9 @@ class HFBackend(Backend):
         for row, ids in zip(out[:, prompt_len:].tolist(), encoded, strict=True):
             text, n_out = self._decode(row)
             completions.append(
-                Completion(text=text, tokens_in=len(ids), tokens_out=n_out, latency_s=round(share, 5))
+                Completion(
+                    text=text, tokens_in=len(ids), tokens_out=n_out, latency_s=round(share, 5)
+                )
             )
         return completions
 
@@ -217,7 +222,8 @@ class HFBackend(Backend):
         # tokenizer's usual ones (e.g. BOS).
         special = self.mode != "chat"
         return [
-            self.tokenizer(self.render(r), add_special_tokens=special)["input_ids"] for r in requests
+            self.tokenizer(self.render(r), add_special_tokens=special)["input_ids"]
+            for r in requests
         ]
 
     def generate(

@@ -14,7 +14,11 @@ from harness.backends.base import BackendOptions, Decoding, Request
 class OpenAIBackend(ApiBackend):
     kind = "openai"
     key_env = "OPENAI_API_KEY"
-    transient_types = (openai.APITimeoutError, openai.APIConnectionError, openai.APIResponseValidationError)
+    transient_types = (
+        openai.APITimeoutError,
+        openai.APIConnectionError,
+        openai.APIResponseValidationError,
+    )
 
     def __init__(self, target: str, options: BackendOptions) -> None:
         super().__init__(target, options)
@@ -50,7 +54,9 @@ class OpenAIBackend(ApiBackend):
             message = response.choices[0].message
             text = message.content or ""
         except (AttributeError, IndexError, TypeError, KeyError):
-            raise MalformedResponse(f"no choices[0].message in response: {str(response)[:200]}") from None
+            raise MalformedResponse(
+                f"no choices[0].message in response: {str(response)[:200]}"
+            ) from None
         usage = getattr(response, "usage", None)
         tokens_in = getattr(usage, "prompt_tokens", None)
         tokens_out = getattr(usage, "completion_tokens", None)

@@ -21,6 +21,8 @@ from harness.hashing import sha256_file
 class ReplayBackend(Backend):
     kind = "replay"
     uses_prompts = False
+    cache_responses = False
+    tier = ""  # whatever produced the file; the leaderboard lists replays on their own
 
     def __init__(self, target: str, options: BackendOptions) -> None:
         super().__init__(target, options)

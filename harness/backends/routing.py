@@ -77,7 +77,9 @@ def _str_list(value: object, where: str) -> tuple[str, ...]:
 
 
 class Router:
-    def __init__(self, routes: list[Route], default: str, min_similarity: float, path: Path, sha256: str):
+    def __init__(
+        self, routes: list[Route], default: str, min_similarity: float, path: Path, sha256: str
+    ):
         self.routes = routes
         self.default = default
         self.min_similarity = min_similarity
@@ -109,7 +111,11 @@ class Router:
             adapter = None if adapter_text.lower() in _BASE else parse_adapter(adapter_text, here)
             protos = []
             for pattern in _str_list(spec.get("schemas", []), f"{where} schemas"):
-                matches = sorted(here.glob(pattern)) if not Path(pattern).is_absolute() else [Path(pattern)]
+                matches = (
+                    sorted(here.glob(pattern))
+                    if not Path(pattern).is_absolute()
+                    else [Path(pattern)]
+                )
                 if not matches:
                     raise ConfigError(f"{where}: schema pattern {pattern!r} matches no file")
                 protos.extend(_prototype(m) for m in matches)
@@ -148,9 +154,13 @@ class Router:
             sim, name, proto = scored[0]
             runner_up = next((s for s in scored if s[1] != name), None)
             tail = f"; next {runner_up[1]} {runner_up[0]:.2f}" if runner_up else ""
-            return RouteDecision(name, f"schema similar to {proto} ({sim:.2f}{tail})", round(sim, 4))
+            return RouteDecision(
+                name, f"schema similar to {proto} ({sim:.2f}{tail})", round(sim, 4)
+            )
         for route in self.routes:
             if benchmark in route.benchmarks:
                 return RouteDecision(route.name, f"benchmark family {benchmark!r}", 1.0)
-        detail = f" (best schema similarity {best:.2f} < {self.min_similarity:.2f})" if scored else ""
+        detail = (
+            f" (best schema similarity {best:.2f} < {self.min_similarity:.2f})" if scored else ""
+        )
         return RouteDecision(self.default, f"default route{detail}", round(1.0 - best, 4))

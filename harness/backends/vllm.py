@@ -9,13 +9,19 @@ import json
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 from vllm import LLM, SamplingParams
 from vllm.lora.request import LoRARequest
 
 from harness.backends.adapters import tree_sha256
-from harness.backends.base import AdapterSpec, Backend, BackendOptions, Completion, Decoding, Request
+from harness.backends.base import (
+    AdapterSpec,
+    Backend,
+    BackendOptions,
+    Completion,
+    Decoding,
+    Request,
+)
 from harness.errors import ConfigError
 from harness.prompting.templates import choose_mode, render
 
@@ -91,11 +97,14 @@ class VLLMBackend(Backend):
             share = (time.perf_counter() - began) / max(len(outputs), 1)
             for offset, out in enumerate(outputs):
                 gen = out.outputs[0]
-                yield start + offset, Completion(
-                    text=gen.text,
-                    tokens_in=len(out.prompt_token_ids or []),
-                    tokens_out=len(gen.token_ids),
-                    latency_s=round(share, 5),
+                yield (
+                    start + offset,
+                    Completion(
+                        text=gen.text,
+                        tokens_in=len(out.prompt_token_ids or []),
+                        tokens_out=len(gen.token_ids),
+                        latency_s=round(share, 5),
+                    ),
                 )
 
 

@@ -24,7 +24,11 @@ from harness.predictions import PredictionSet
 from harness.records import Example
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_DATA_DIR = REPO_ROOT / "bird" / "data"  # where `harness prepare bird-*` puts files
+# where `harness prepare bird-dev|bird-minidev` puts the files (bird/manifest.toml)
+DEFAULT_DATA_DIRS = {
+    "dev": REPO_ROOT / "bird" / "data",
+    "mini_dev": REPO_ROOT / "bird" / "data" / "minidev",
+}
 TABLES_FILE = "dev_tables.json"
 DB_FOLDER = "dev_databases"
 
@@ -109,7 +113,7 @@ def load_bird(
     """
     split = canonical_split(split)
     file_name, gold_field, _ = SPLITS[split]
-    root = Path(data_dir) if data_dir is not None else DEFAULT_DATA_DIR
+    root = Path(data_dir) if data_dir is not None else DEFAULT_DATA_DIRS[split]
     if not root.is_dir():
         raise DataError(f"{root}: BIRD data directory not found ({_hint(split)})")
     split_file = root / file_name

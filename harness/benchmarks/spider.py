@@ -147,8 +147,9 @@ def load_spider(
         if db_id not in variants:
             variants[db_id] = database_variants(db_root, db_id)
         examples.append(
-            Example(id=str(i), db_id=db_id, question=question, gold_sql=sql,
-                    db_paths=variants[db_id])
+            Example(
+                id=str(i), db_id=db_id, question=question, gold_sql=sql, db_paths=variants[db_id]
+            )
         )
     missing = sorted(db for db, paths in variants.items() if not paths)
     unknown = sorted(db for db in variants if db not in tables)

@@ -13,13 +13,27 @@ from harness.benchmarks.base import REGISTRY
 
 def benchmark_options(func: Callable[..., Any]) -> Callable[..., Any]:
     options = [
-        click.option("--bench", "bench", type=click.Choice(sorted(REGISTRY)), default="spider",
-                     show_default=True, help="Benchmark family."),
-        click.option("--data-dir", type=click.Path(path_type=Path), default=None,
-                     help="Benchmark data directory (the fixture needs none)."),
+        click.option(
+            "--bench",
+            "bench",
+            type=click.Choice(sorted(REGISTRY)),
+            default="spider",
+            show_default=True,
+            help="Benchmark family.",
+        ),
+        click.option(
+            "--data-dir",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="Benchmark data directory (the fixture needs none).",
+        ),
         click.option("--split", default="dev", show_default=True),
-        click.option("--db-dir", type=click.Path(path_type=Path), default=None,
-                     help="Database directory (test-suite variants: several *.sqlite per db)."),
+        click.option(
+            "--db-dir",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="Database directory (test-suite variants: several *.sqlite per db).",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -28,26 +42,71 @@ def benchmark_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def scoring_options(func: Callable[..., Any]) -> Callable[..., Any]:
     options = [
-        click.option("--keep-distinct", is_flag=True,
-                     help="Keep DISTINCT when executing (official --keep_distinct)."),
-        click.option("--plug-value", is_flag=True,
-                     help="Also try the prediction with gold literals plugged in (official)."),
-        click.option("--timeout", "timeout_s", type=float, default=30.0, show_default=True,
-                     help="Per-query time limit in seconds."),
-        click.option("--jobs", type=int, default=0, show_default=True,
-                     help="Worker processes (0 = one per CPU)."),
-        click.option("--allow-missing-db", is_flag=True,
-                     help="Score the examples whose database exists; record the rest as "
-                          "excluded (a partial score)."),
+        click.option(
+            "--keep-distinct",
+            is_flag=True,
+            help="Keep DISTINCT when executing (official --keep_distinct).",
+        ),
+        click.option(
+            "--plug-value",
+            is_flag=True,
+            help="Also try the prediction with gold literals plugged in (official).",
+        ),
+        click.option(
+            "--timeout",
+            "timeout_s",
+            type=float,
+            default=30.0,
+            show_default=True,
+            help="Per-query time limit in seconds.",
+        ),
+        click.option(
+            "--jobs",
+            type=int,
+            default=0,
+            show_default=True,
+            help="Worker processes (0 = one per CPU).",
+        ),
+        click.option(
+            "--allow-missing-db",
+            is_flag=True,
+            help="Score the examples whose database exists; record the rest as "
+            "excluded (a partial score).",
+        ),
         click.option("--no-cache", is_flag=True, help="Do not use the gold-result cache."),
-        click.option("--cache-dir", type=click.Path(path_type=Path), default=None,
-                     help="Gold-result cache directory (default ~/.cache/harness)."),
-        click.option("--seed", type=int, default=0, show_default=True,
-                     help="Bootstrap seed."),
-        click.option("--resamples", type=int, default=10_000, show_default=True,
-                     help="Bootstrap resamples."),
-        click.option("--r-ves", "r_ves_repeats", type=int, default=0, show_default=True,
-                     help="BIRD: timing repetitions for R-VES (0 = off; it is slow)."),
+        click.option(
+            "--cache-dir",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="Gold-result cache directory (default ~/.cache/harness).",
+        ),
+        click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed."),
+        click.option(
+            "--resamples", type=int, default=10_000, show_default=True, help="Bootstrap resamples."
+        ),
+        click.option(
+            "--r-ves",
+            "r_ves_repeats",
+            type=int,
+            default=0,
+            show_default=True,
+            help="BIRD: timing repetitions for R-VES (0 = off; it is slow).",
+        ),
+        click.option(
+            "--bird-timeout-factor",
+            type=float,
+            default=10.0,
+            show_default=True,
+            help="BIRD: a prediction may take this many times the gold's time...",
+        ),
+        click.option(
+            "--bird-timeout-floor",
+            "bird_timeout_floor_s",
+            type=float,
+            default=5.0,
+            show_default=True,
+            help="...but never less than this (seconds).",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -68,4 +127,6 @@ def score_options_from(kwargs: dict[str, Any]) -> Any:
         seed=kwargs["seed"],
         resamples=kwargs["resamples"],
         r_ves_repeats=kwargs["r_ves_repeats"],
+        bird_timeout_factor=kwargs["bird_timeout_factor"],
+        bird_timeout_floor_s=kwargs["bird_timeout_floor_s"],
     )

@@ -13,11 +13,22 @@ from harness.errors import SelftestFailed
 
 @click.command(name="selftest")
 @benchmark_options
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
-              help="Keep the rows/summary here (default: a temporary folder).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Keep the rows/summary here (default: a temporary folder).",
+)
 @scoring_options
-def command(bench: str, data_dir: Path | None, split: str, db_dir: Path | None,
-            out_dir: Path | None, **kwargs: Any) -> None:
+def command(
+    bench: str,
+    data_dir: Path | None,
+    split: str,
+    db_dir: Path | None,
+    out_dir: Path | None,
+    **kwargs: Any,
+) -> None:
     """Score every gold query against itself: must be 100% EX and EM."""
     from harness.scoring.families import FAMILIES
     from harness.selftest import selftest
@@ -26,9 +37,12 @@ def command(bench: str, data_dir: Path | None, split: str, db_dir: Path | None,
     report = selftest(bench, data_dir, split, db_dir, score_options_from(kwargs), out_dir)
     click.echo(render_table(report.summary, FAMILIES[bench]))
     if not report.passed:
-        shown = "; ".join(f"{f['id']} ({f['db_id']}: {','.join(f['metrics'])}"
-                          f"{': ' + f['error'] if f.get('error') else ''})"
-                          for f in report.failures[:10])
-        raise SelftestFailed(f"{len(report.failures)} gold queries do not match themselves: "
-                             f"{shown}")
+        shown = "; ".join(
+            f"{f['id']} ({f['db_id']}: {','.join(f['metrics'])}"
+            f"{': ' + f['error'] if f.get('error') else ''})"
+            for f in report.failures[:10]
+        )
+        raise SelftestFailed(
+            f"{len(report.failures)} gold queries do not match themselves: {shown}"
+        )
     click.echo(f"selftest passed: {report.summary['n']} gold queries match themselves.")

@@ -63,7 +63,9 @@ def load_pool_file(path: Path) -> list[PoolItem]:
             records = json.loads(text)
             numbered = list(enumerate(records, 1))
         else:
-            numbered = [(n, json.loads(line)) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+            numbered = [
+                (n, json.loads(line)) for n, line in enumerate(text.splitlines(), 1) if line.strip()
+            ]
     except json.JSONDecodeError as exc:
         raise DataError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
     pool = []

@@ -11,14 +11,14 @@ Kinds, each a superset of the one before except `ddl`:
 
 from __future__ import annotations
 
+import functools
+import re
 import sqlite3
 from collections.abc import Iterable
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from sqlglot import exp
 
 from harness.errors import DataError
 
@@ -66,9 +66,27 @@ class SchemaInfo:
         return frozenset(names)
 
 
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_ORACLE = sqlite3.connect(":memory:", check_same_thread=False)
+
+
+@functools.lru_cache(maxsize=65536)
+def _bare_ok(name: str) -> bool:
+    """Whether SQLite reads `name` unquoted as that column (not a keyword such as ORDER,
+    nor a special value such as CURRENT_DATE); SQLite itself is asked."""
+    if not _PLAIN_NAME.fullmatch(name):
+        return False
+    inner = name.replace('"', '""')
+    try:
+        row = _ORACLE.execute(f'SELECT {name} FROM (SELECT 42 AS "{inner}")').fetchone()
+    except sqlite3.Error:
+        return False
+    return row == (42,)
+
+
 def quote(name: str) -> str:
-    """An identifier as SQLite reads it (quoted only when it must be)."""
-    return exp.to_identifier(name).sql(dialect="sqlite")
+    """An identifier as SQLite reads it, quoted only when it must be."""
+    return name if _bare_ok(name) else '"' + name.replace('"', '""') + '"'
 
 
 def _connect_ro(path: Path) -> sqlite3.Connection:
@@ -78,7 +96,9 @@ def _connect_ro(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def _read_sqlite(conn: sqlite3.Connection, order: list[str] | None) -> tuple[list[Table], list[ForeignKey]]:
+def _read_sqlite(
+    conn: sqlite3.Connection, order: list[str] | None
+) -> tuple[list[Table], list[ForeignKey]]:
     rows = conn.execute(
         "SELECT name, sql FROM sqlite_master WHERE type = 'table' "
         "AND name NOT LIKE 'sqlite_%' ORDER BY rowid"
@@ -171,14 +191,22 @@ def read_schema(
             conn.executescript(context)
             tables, fks = _read_sqlite(conn, order)
         except sqlite3.Error as exc:
-            raise DataError(f"{db_id}: cannot read schema from its CREATE TABLE text: {exc}") from None
+            raise DataError(
+                f"{db_id}: cannot read schema from its CREATE TABLE text: {exc}"
+            ) from None
         finally:
             conn.close()
     if tables_entry:
         json_tables, json_fks = _from_tables_json(tables_entry)
         if not tables:
-            tables = [Table(t.name, t.columns, t.primary_key, _synth_ddl(t, json_fks)) for t in json_tables]
-        known = {(f.table.lower(), f.column.lower(), f.ref_table.lower(), f.ref_column.lower()) for f in fks}
+            tables = [
+                Table(t.name, t.columns, t.primary_key, _synth_ddl(t, json_fks))
+                for t in json_tables
+            ]
+        known = {
+            (f.table.lower(), f.column.lower(), f.ref_table.lower(), f.ref_column.lower())
+            for f in fks
+        }
         for fk in json_fks:
             key = (fk.table.lower(), fk.column.lower(), fk.ref_table.lower(), fk.ref_column.lower())
             if key not in known:

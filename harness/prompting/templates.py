@@ -49,7 +49,9 @@ def build_messages(
 ) -> tuple[dict[str, str], ...]:
     messages = [{"role": "system", "content": SYSTEM}]
     for shot in shots:
-        messages.append({"role": "user", "content": user_message(shot.schema, shot.question, shot.evidence)})
+        messages.append(
+            {"role": "user", "content": user_message(shot.schema, shot.question, shot.evidence)}
+        )
         messages.append({"role": "assistant", "content": ASSISTANT.format(sql=shot.sql.strip())})
     messages.append({"role": "user", "content": user_message(schema, question, evidence)})
     return tuple(messages)
@@ -107,4 +109,6 @@ def render(messages: Sequence[dict[str, str]], tokenizer: Any, mode: str) -> str
 def template_sha256(template_id: str) -> str:
     """Names the prompt wording plus how the backend turns messages into input
     (`Backend.template_id()`: "messages" for APIs, "plain", or a chat template's text)."""
-    return sha256_text("\0".join([SYSTEM, USER, EVIDENCE, ASSISTANT, PLAIN_TURN, PLAIN_END, template_id]))
+    return sha256_text(
+        "\0".join([SYSTEM, USER, EVIDENCE, ASSISTANT, PLAIN_TURN, PLAIN_END, template_id])
+    )

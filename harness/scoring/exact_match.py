@@ -126,9 +126,7 @@ def _all_conds(sql: dict) -> list:
 
 def _all_connectors(sql: dict) -> list:
     return (
-        _connectors(sql["from"]["conds"])
-        + _connectors(sql["where"])
-        + _connectors(sql["having"])
+        _connectors(sql["from"]["conds"]) + _connectors(sql["where"]) + _connectors(sql["having"])
     )
 
 

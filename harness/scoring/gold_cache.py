@@ -6,6 +6,7 @@ Re-scoring a benchmark then executes only the predictions. Only deterministic ou
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import pickle
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from harness.scoring.sandbox import ExecResult
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def default_cache_dir() -> Path:
@@ -43,21 +44,23 @@ class GoldCache:
         if row is None:
             return None
         try:
-            status, rows, error = pickle.loads(row[0])
-        except Exception:  # a corrupt entry is a miss, not a failed run
+            status, rows, error, elapsed = pickle.loads(row[0])
+        except Exception:  # a corrupt or older entry is a miss, not a failed run
             return None
-        return ExecResult(status=status, rows=rows, error=error, elapsed_s=0.0)
+        # The gold's own run time is kept: BIRD's time budget is relative to it.
+        return ExecResult(status=status, rows=rows, error=error, elapsed_s=elapsed)
 
     def put(self, key: str, result: ExecResult) -> None:
         if result.status not in ("ok", "error"):
             return
-        payload = pickle.dumps((result.status, result.rows, result.error), protocol=5)
-        try:
+        payload = pickle.dumps(
+            (result.status, result.rows, result.error, result.elapsed_s), protocol=5
+        )
+        # A full disk or a locked cache must not fail scoring.
+        with contextlib.suppress(sqlite3.Error):
             self._conn.execute(
                 "INSERT OR REPLACE INTO gold (key, payload) VALUES (?, ?)", (key, payload)
             )
-        except sqlite3.Error:
-            pass  # a full disk or a locked cache must not fail scoring
 
     def close(self) -> None:
         self._conn.close()

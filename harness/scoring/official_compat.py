@@ -3,7 +3,8 @@
 Each step is a deviation from plain SQL that the official evaluator
 (taoyds/test-suite-sql-eval, evaluation.py / exec_eval.py) applies; the README lists them:
 
-1. A prediction line is stripped and cut at its first TAB.
+1. A prediction line is cut at its first TAB (text after it is ignored) and stripped.
+   A JSONL prediction is first made one line: each newline or TAB becomes a space.
 2. Every lowercase substring ``value`` of a *prediction* becomes ``1`` (a placeholder
    convention of older Spider models). This also rewrites identifiers such as
    ``value_usd`` and aliases named ``value``; that is the official behaviour.
@@ -27,8 +28,14 @@ _TOKENIZER = Tokenizer()
 
 
 def prediction_text(line: str) -> str:
-    """What the official evaluator reads from one prediction line."""
+    """What the official evaluator reads from one line of its prediction file."""
     return line.strip().split("\t")[0]
+
+
+def as_line(sql: str) -> str:
+    """A multi-line query as one line of the official format (string literals keep their
+    inner spaces; only line breaks and TABs change)."""
+    return sql.replace("\r\n", " ").replace("\n", " ").replace("\r", " ").replace("\t", " ")
 
 
 def replace_value_placeholder(pred: str) -> str:
@@ -46,6 +53,8 @@ def remove_distinct(sql: str) -> str:
     contains the word is untouched. Text sqlglot cannot tokenize is returned as is: such
     a query cannot run in SQLite either, so the verdict does not change.
     """
+    if "distinct" not in sql.lower():
+        return sql
     try:
         tokens = _TOKENIZER.tokenize(sql)
     except TokenError:
@@ -81,6 +90,7 @@ def exec_text(sql: str, keep_distinct: bool) -> str:
     return sql
 
 
-def official_prediction(raw: str) -> str:
-    """Steps 1-2: the prediction string the official evaluator parses and executes."""
-    return replace_value_placeholder(prediction_text(raw))
+def official_prediction(sql: str) -> str:
+    """Steps 1-2: the prediction string the official evaluator parses and executes, for a
+    prediction already cut from its line (see `prediction_text`)."""
+    return replace_value_placeholder(as_line(sql).strip())

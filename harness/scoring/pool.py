@@ -15,7 +15,9 @@ that caused it. So each worker is a plain `multiprocessing` process with its own
 
 Workers come from the ``forkserver`` start method: a clean single-threaded server
 process forks them, so threads in the parent (progress bars, HTTP clients) never leak
-into a fork, and a fresh worker costs a fork rather than a new interpreter.
+into a fork, and once the server runs a fresh worker costs a fork rather than a new
+interpreter. Workers inherit the server's working directory and environment, i.e. the
+parent's at the first `run_isolated` call of the process: pass absolute paths.
 
 Failure reasons start with ``"crash: "`` (the worker died or ``fn`` raised) or
 ``"timeout: "`` (killed at the hard limit).
@@ -26,44 +28,36 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import select
 import signal
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from harness.errors import HarnessError
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-# forkserver: see the module docstring. bench/pool_overhead.py compares it with "spawn".
+# See the module docstring; bench/pool_overhead.py compares it with "spawn".
 START_METHOD = "forkserver"
 # A worker whose initializer has not finished in this long is considered hung.
 INIT_TIMEOUT_S = 120.0
-# Workers that die before finishing their initializer, in a row, before we give up.
+# Workers in a row that die before their initializer finishes, before we give up.
 _MAX_INIT_DEATHS = 3
+# A worker that announced a fatal error gets this long to exit before it is killed.
+_RETIRE_GRACE_S = 5.0
 _MAX_CHUNK = 16
 _CHUNKS_PER_WORKER = 8
 
 
 class PoolError(HarnessError):
     """The pool itself cannot run (a worker initializer fails or never finishes)."""
-
-
-@dataclass
-class _Worker:
-    process: BaseProcess
-    conn: Connection
-    started_at: float
-    outstanding: deque[int] = field(default_factory=deque)  # sent, not yet answered, in order
-    ready: bool = False  # initializer finished
-    head_since: float | None = None  # when outstanding[0] started running
-    retiring: bool = False  # told us it is exiting after a fatal error
-    retire_by: float = math.inf  # kill it if it has not exited by then
 
 
 def run_isolated(
@@ -83,149 +77,188 @@ def run_isolated(
     ``on_failure`` runs in this process. Closing the iterator early, or an exception
     such as KeyboardInterrupt while it runs, kills every worker before returning.
     """
-    n = len(tasks)
-    if n == 0:
+    if not tasks:
         return
     if hard_timeout_s <= 0:
         raise ValueError("hard_timeout_s must be positive")
     if jobs < 1:
         jobs = os.cpu_count() or 1
-    jobs = min(jobs, n)
-    chunk = chunk_size or max(1, min(_MAX_CHUNK, math.ceil(n / (jobs * _CHUNKS_PER_WORKER))))
-    ctx = multiprocessing.get_context(START_METHOD)
-
-    pending: deque[int] = deque(range(n))
-    workers: list[_Worker] = []
-    remaining = n
-    init_deaths = 0
+    jobs = min(jobs, len(tasks))
+    if chunk_size is None:
+        chunk_size = max(1, min(_MAX_CHUNK, math.ceil(len(tasks) / (jobs * _CHUNKS_PER_WORKER))))
+    pool = _Pool(fn, tasks, jobs, hard_timeout_s, on_failure, initializer, chunk_size)
     finished = False
-
-    def spawn() -> None:
-        parent_end, child_end = ctx.Pipe(duplex=True)
-        proc = ctx.Process(
-            target=_worker_main, args=(child_end, fn, initializer), daemon=True,
-            name="harness-worker",
-        )
-        proc.start()
-        child_end.close()  # so the parent sees EOF as soon as the worker is gone
-        workers.append(_Worker(proc, parent_end, time.monotonic()))
-
-    def feed(w: _Worker) -> None:
-        batch = [pending.popleft() for _ in range(min(chunk, len(pending)))]
-        try:
-            w.conn.send([(i, tasks[i]) for i in batch])
-        except OSError:  # worker already gone: its sentinel will say so
-            pending.extendleft(reversed(batch))
-            return
-        w.outstanding.extend(batch)
-        if w.ready:
-            w.head_since = time.monotonic()
-
-    def retire(w: _Worker, reason: str | None) -> list[tuple[int, R]]:
-        """Remove a dead or killed worker; fail its running task if `reason` is given."""
-        out: list[tuple[int, R]] = []
-        nonlocal remaining
-        if w.process.is_alive():
-            w.process.kill()
-        w.process.join(5)
-        w.conn.close()
-        workers.remove(w)
-        if reason is not None and w.outstanding and w.ready:
-            head = w.outstanding.popleft()
-            remaining -= 1
-            out.append((head, on_failure(tasks[head], reason)))
-        pending.extendleft(reversed(w.outstanding))
-        w.outstanding.clear()
-        return out
-
     try:
-        while remaining:
-            while len(workers) < jobs and pending:
-                spawn()
-            for w in workers:
-                if not w.outstanding and pending and not w.retiring:
-                    feed(w)
-
-            now = time.monotonic()
-            deadlines = [_deadline(w, hard_timeout_s) for w in workers]
-            deadlines = [d for d in deadlines if d < math.inf]
-            timeout = max(0.0, min(deadlines) - now) if deadlines else None
-            ready = set(wait([w.conn for w in workers] + [w.process.sentinel for w in workers],
-                             timeout))
-
-            out: list[tuple[int, R]] = []
-            for w in list(workers):
-                gone = w.process.sentinel in ready
-                if w.conn in ready or gone:
-                    try:
-                        while w.conn.poll():
-                            msg = w.conn.recv()
-                            if msg[0] == "init_error":
-                                raise PoolError(f"scoring worker initializer failed: {msg[1]}")
-                            if msg[0] == "ready":
-                                w.ready = True
-                                init_deaths = 0
-                                if w.outstanding:
-                                    w.head_since = time.monotonic()
-                                continue
-                            _, index, ok, payload, fatal = msg
-                            w.outstanding.remove(index)
-                            remaining -= 1
-                            out.append((index, payload if ok else on_failure(tasks[index], payload)))
-                            w.head_since = time.monotonic() if w.outstanding else None
-                            if fatal:  # the worker exits now; its other tasks go elsewhere
-                                w.retiring = True
-                                w.retire_by = time.monotonic() + 5.0
-                                pending.extendleft(reversed(w.outstanding))
-                                w.outstanding.clear()
-                    except (EOFError, OSError):
-                        gone = True
-                if gone or (w.retiring and not w.process.is_alive()):
-                    w.process.join(5)
-                    if not w.ready and not w.retiring:
-                        init_deaths += 1
-                        if init_deaths >= _MAX_INIT_DEATHS:
-                            raise PoolError(
-                                f"{init_deaths} scoring workers died while starting "
-                                f"({_describe_exit(w.process.exitcode)})"
-                            )
-                    reason = f"crash: worker process {_describe_exit(w.process.exitcode)}"
-                    out.extend(retire(w, reason))
-                    continue
-                now = time.monotonic()
-                if not w.ready and now - w.started_at > INIT_TIMEOUT_S:
-                    raise PoolError(f"a scoring worker did not start within {INIT_TIMEOUT_S:g} s")
-                if w.retiring and now > w.retire_by:
-                    out.extend(retire(w, None))
-                elif w.head_since is not None and now - w.head_since > hard_timeout_s:
-                    out.extend(
-                        retire(w, f"timeout: no result within the hard limit of "
-                                  f"{hard_timeout_s:g} s; worker killed")
-                    )
-            yield from out
+        while pool.remaining:
+            yield from pool.step()
         finished = True
     finally:
-        for w in workers:
-            if finished:
+        pool.shutdown(graceful=finished)
+
+
+@dataclass
+class _Worker:
+    process: BaseProcess
+    conn: Connection
+    started_at: float
+    outstanding: deque[int] = field(default_factory=deque)  # sent, unanswered, in order
+    ready: bool = False  # initializer finished
+    head_since: float | None = None  # when outstanding[0] started running
+    retire_by: float | None = None  # set once it announced it is exiting
+
+    def deadline(self, hard_timeout_s: float) -> float:
+        if not self.ready:
+            return self.started_at + INIT_TIMEOUT_S
+        if self.retire_by is not None:
+            return self.retire_by
+        if self.head_since is not None:
+            return self.head_since + hard_timeout_s
+        return math.inf
+
+
+class _Pool(Generic[T, R]):
+    def __init__(
+        self,
+        fn: Callable[[T], R],
+        tasks: Sequence[T],
+        jobs: int,
+        hard_timeout_s: float,
+        on_failure: Callable[[T, str], R],
+        initializer: Callable[[], None] | None,
+        chunk_size: int,
+    ) -> None:
+        self.fn, self.tasks, self.jobs = fn, tasks, jobs
+        self.hard_timeout_s, self.on_failure = hard_timeout_s, on_failure
+        self.initializer, self.chunk_size = initializer, chunk_size
+        self.ctx = multiprocessing.get_context(START_METHOD)
+        self.pending: deque[int] = deque(range(len(tasks)))
+        self.workers: list[_Worker] = []
+        self.remaining = len(tasks)
+        self.init_deaths = 0
+
+    def step(self) -> list[tuple[int, R]]:
+        """Start and feed workers, wait for something to happen, return finished tasks."""
+        while len(self.workers) < self.jobs and self.pending:
+            self._spawn()
+        for w in self.workers:
+            if not w.outstanding and self.pending and w.retire_by is None:
+                self._feed(w)
+        deadline = min((w.deadline(self.hard_timeout_s) for w in self.workers), default=math.inf)
+        timeout = None if deadline == math.inf else max(0.0, deadline - time.monotonic())
+        ready = set(
+            wait(
+                [w.conn for w in self.workers] + [w.process.sentinel for w in self.workers], timeout
+            )
+        )
+        out: list[tuple[int, R]] = []
+        for w in list(self.workers):
+            gone = w.process.sentinel in ready
+            if w.conn in ready or gone:
+                try:
+                    self._drain(w, out)
+                except (EOFError, OSError):
+                    gone = True
+            self._police(w, gone, out)
+        return out
+
+    def shutdown(self, graceful: bool) -> None:
+        for w in self.workers:
+            if graceful:
                 w.conn.close()  # an idle worker reads EOF and exits on its own
             elif w.process.is_alive():
                 w.process.kill()
-        for w in workers:
+        for w in self.workers:
             w.process.join(5)
             if w.process.is_alive():
                 w.process.kill()
                 w.process.join(5)
             w.conn.close()
+        self.workers.clear()
 
+    def _spawn(self) -> None:
+        parent_end, child_end = self.ctx.Pipe(duplex=True)
+        proc = self.ctx.Process(
+            target=_worker_main,
+            args=(child_end, self.fn, self.initializer),
+            daemon=True,
+            name="harness-worker",
+        )
+        proc.start()
+        child_end.close()  # so the parent reads EOF as soon as the worker is gone
+        self.workers.append(_Worker(proc, parent_end, time.monotonic()))
 
-def _deadline(w: _Worker, hard_timeout_s: float) -> float:
-    if not w.ready:
-        return w.started_at + INIT_TIMEOUT_S
-    if w.retiring:
-        return w.retire_by
-    if w.head_since is not None:
-        return w.head_since + hard_timeout_s
-    return math.inf
+    def _feed(self, w: _Worker) -> None:
+        batch = [self.pending.popleft() for _ in range(min(self.chunk_size, len(self.pending)))]
+        try:
+            w.conn.send([(i, self.tasks[i]) for i in batch])
+        except OSError:  # the worker is already gone: its sentinel will say so
+            self.pending.extendleft(reversed(batch))
+            return
+        w.outstanding.extend(batch)
+        if w.ready:
+            w.head_since = time.monotonic()
+
+    def _drain(self, w: _Worker, out: list[tuple[int, R]]) -> None:
+        while w.conn.poll():
+            msg = w.conn.recv()
+            if msg[0] == "init_error":
+                raise PoolError(f"worker initializer failed: {msg[1]}")
+            if msg[0] == "ready":
+                w.ready = True
+                self.init_deaths = 0
+                if w.outstanding:
+                    w.head_since = time.monotonic()
+                continue
+            _, index, ok, payload, fatal = msg
+            w.outstanding.remove(index)
+            self.remaining -= 1
+            out.append((index, payload if ok else self.on_failure(self.tasks[index], payload)))
+            w.head_since = time.monotonic() if w.outstanding else None
+            if fatal:  # it exits now; its other tasks go to other workers
+                w.retire_by = time.monotonic() + _RETIRE_GRACE_S
+                w.head_since = None
+                self._requeue(w)
+
+    def _police(self, w: _Worker, gone: bool, out: list[tuple[int, R]]) -> None:
+        """Replace a worker that died, hung in its initializer or overran its task."""
+        now = time.monotonic()
+        if gone or (w.retire_by is not None and not w.process.is_alive()):
+            w.process.join(5)
+            if not w.ready:
+                self.init_deaths += 1
+                if self.init_deaths >= _MAX_INIT_DEATHS:
+                    raise PoolError(
+                        f"{self.init_deaths} workers died while starting "
+                        f"({_describe_exit(w.process.exitcode)})"
+                    )
+            self._retire(w, f"crash: worker process {_describe_exit(w.process.exitcode)}", out)
+        elif not w.ready and now - w.started_at > INIT_TIMEOUT_S:
+            raise PoolError(f"a worker did not finish starting within {INIT_TIMEOUT_S:g} s")
+        elif w.retire_by is not None and now > w.retire_by:
+            self._retire(w, None, out)
+        elif w.head_since is not None and now - w.head_since > self.hard_timeout_s:
+            reason = (
+                f"timeout: no result within the hard limit of {self.hard_timeout_s:g} s; "
+                "worker killed"
+            )
+            self._retire(w, reason, out)
+
+    def _retire(self, w: _Worker, reason: str | None, out: list[tuple[int, R]]) -> None:
+        """Remove a worker; its running task fails with `reason`, the rest are re-queued."""
+        if w.process.is_alive():
+            w.process.kill()
+        w.process.join(5)
+        w.conn.close()
+        self.workers.remove(w)
+        if reason is not None and w.ready and w.outstanding:
+            head = w.outstanding.popleft()
+            self.remaining -= 1
+            out.append((head, self.on_failure(self.tasks[head], reason)))
+        self._requeue(w)
+
+    def _requeue(self, w: _Worker) -> None:
+        self.pending.extendleft(reversed(w.outstanding))
+        w.outstanding.clear()
 
 
 def _describe_exit(code: int | None) -> str:
@@ -239,9 +272,34 @@ def _describe_exit(code: int | None) -> str:
     return f"exited with code {code}"
 
 
+def _exit_with_parent(conn: Connection) -> None:
+    """End this worker as soon as the parent's end of `conn` closes, even mid-task.
+
+    If the run is killed outright (SIGKILL, the OOM killer) no finally block kills the
+    workers, and the forkserver stays up while they live; a worker stuck in a long query
+    would linger. Watching for the peer's hang-up needs no reads, so it cannot steal
+    messages from the main thread.
+    """
+    rdhup = getattr(select, "POLLRDHUP", None)  # Linux only
+    if rdhup is None:
+        return
+    hangup = rdhup | select.POLLHUP | select.POLLERR | select.POLLNVAL
+
+    def watch() -> None:
+        poller = select.poll()
+        poller.register(conn.fileno(), rdhup)
+        while True:
+            for _, event in poller.poll():
+                if event & hangup:
+                    os._exit(0)
+
+    threading.Thread(target=watch, name="harness-parent-watch", daemon=True).start()
+
+
 def _worker_main(conn: Connection, fn: Callable[[Any], Any], initializer: Any) -> None:
-    # Ctrl-C is the parent's to handle: it kills us. A worker that also died of SIGINT
-    # would print a traceback per process and look like a crash.
+    _exit_with_parent(conn)
+    # Ctrl-C is the parent's to handle: it kills us. Workers that also died of SIGINT
+    # would each print a traceback and look like crashes.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         if initializer is not None:
@@ -255,14 +313,12 @@ def _worker_main(conn: Connection, fn: Callable[[Any], Any], initializer: Any) -
             chunk = conn.recv()
         except (EOFError, OSError):
             return  # the parent closed the pipe or is gone
-        if chunk is None:
-            return
         for index, task in chunk:
             fatal = False
             try:
                 msg = ("done", index, True, fn(task), False)
             except Exception as exc:
-                # A MemoryError can leave the process in any state: answer, then exit.
+                # After a MemoryError the process may be in any state: answer, then exit.
                 fatal = isinstance(exc, MemoryError)
                 msg = ("done", index, False, f"crash: {type(exc).__name__}: {exc}", fatal)
             except BaseException as exc:  # SystemExit and the like end the worker

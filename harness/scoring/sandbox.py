@@ -31,6 +31,7 @@ write the authorizer cannot tell apart from a real one.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import time
 import urllib.parse
@@ -72,9 +73,7 @@ _READ_ONLY_WHEN_BARE = frozenset(
     {"user_version", "schema_version", "application_id", "encoding", "page_count", "page_size"}
 )
 _DENIED_FUNCTIONS = frozenset({"load_extension", "fts3_tokenizer"})
-_ALLOWED_ACTIONS = frozenset(
-    {sqlite3.SQLITE_READ, sqlite3.SQLITE_SELECT, sqlite3.SQLITE_RECURSIVE}
-)
+_ALLOWED_ACTIONS = frozenset({sqlite3.SQLITE_READ, sqlite3.SQLITE_SELECT, sqlite3.SQLITE_RECURSIVE})
 
 
 @dataclass(frozen=True)
@@ -248,7 +247,8 @@ def _fetch_within(cursor: sqlite3.Cursor, limits: Limits, guard: _QueryGuard) ->
         if len(rows) > limits.max_rows:
             return None
         blob_bytes += sum(len(v) for row in batch for v in row if type(v) is bytes)
-        used = guard.text_bytes + blob_bytes + len(rows) * (_ROW_OVERHEAD + n_cols * _VALUE_OVERHEAD)
+        overhead = len(rows) * (_ROW_OVERHEAD + n_cols * _VALUE_OVERHEAD)
+        used = guard.text_bytes + blob_bytes + overhead
         if used > limits.max_bytes:
             return None
         if len(batch) < chunk:
@@ -263,10 +263,8 @@ def _fetch_within(cursor: sqlite3.Cursor, limits: Limits, guard: _QueryGuard) ->
 def _reset(conn: sqlite3.Connection, cursor: sqlite3.Cursor | None) -> None:
     # Leave the connection as open_readonly made it, whatever the query did.
     if cursor is not None:
-        try:
+        with contextlib.suppress(sqlite3.Error):
             cursor.close()
-        except sqlite3.Error:
-            pass
     conn.set_progress_handler(None, 0)
     conn.text_factory = _decode_text
     if conn.in_transaction:

@@ -26,6 +26,9 @@ from harness.scoring.worker import JudgeTask, WorkerContext, current_context, in
 from harness.summary import aggregate
 
 OFFICIAL_SPIDER_COMMIT = "e97acc546ecbee8fa27fa8dbf025ef61493a876c"
+# Bumped only when a verdict could change (not with every harness release), so runs
+# scored by different harness versions stay comparable in a leaderboard diff.
+SCORER_VERSION = "1"
 
 
 @dataclass
@@ -41,6 +44,10 @@ class ScoreOptions:
     no_cache: bool = False
     em: bool = True
     r_ves_repeats: int = 0  # BIRD R-VES timing repetitions; 0 = off
+    # BIRD: a prediction may take max(floor, factor x the gold's own time), capped by
+    # timeout_s, so the ceiling does not depend on the grader's hardware.
+    bird_timeout_factor: float = 10.0
+    bird_timeout_floor_s: float = 5.0
 
     def __post_init__(self) -> None:
         if self.timeout_s <= 0:
@@ -169,39 +176,60 @@ def score_benchmark(
         "n_total": len(bench.examples),
         "excluded": {
             "count": len(excluded_missing) + len(excluded_outage),
-            "reasons": {"missing_database": len(excluded_missing),
-                        "outage": len(excluded_outage)},
+            "reasons": {"missing_database": len(excluded_missing), "outage": len(excluded_outage)},
             "db_ids": sorted(missing_db),
             "ids": excluded_missing + excluded_outage,
         },
         "complete": not excluded_missing and not excluded_outage,
     }
     summary.update(aggregate(final_rows, family, options.resamples, options.seed))
-    summary["bootstrap"] = {"method": "percentile", "resamples": options.resamples,
-                            "seed": options.seed, "confidence": 0.95}
+    summary["bootstrap"] = {
+        "method": "percentile",
+        "resamples": options.resamples,
+        "seed": options.seed,
+        "confidence": 0.95,
+    }
     scorer: dict[str, Any] = {
         "name": "native",
+        "version": SCORER_VERSION,
         "semantics": family.semantics,
         "timeout_s": options.timeout_s,
     }
     if family.semantics == "spider-test-suite":
-        scorer.update(keep_distinct=options.keep_distinct, plug_value=options.plug_value,
-                      official_commit=OFFICIAL_SPIDER_COMMIT)
+        scorer.update(
+            keep_distinct=options.keep_distinct,
+            plug_value=options.plug_value,
+            official_commit=OFFICIAL_SPIDER_COMMIT,
+        )
     else:
-        scorer.update(r_ves_repeats=options.r_ves_repeats)
+        scorer.update(
+            r_ves_repeats=options.r_ves_repeats,
+            timeout_factor=options.bird_timeout_factor,
+            timeout_floor_s=options.bird_timeout_floor_s,
+        )
+        from harness.scoring.bird_judge import reference_report
+
+        summary["reference"] = reference_report(final_rows, options.resamples, options.seed)
+        evidence = {bool(e.extra.get("evidence_used", True)) for e in to_score}
+        summary["evidence"] = evidence.pop() if len(evidence) == 1 else None
     summary["scorer"] = scorer
     summary["data"] = _data_provenance(bench, to_score)
     if predictions_path is not None:
-        summary["predictions"] = {"path": str(predictions_path),
-                                  "sha256": sha256_file(Path(predictions_path)),
-                                  "format": predictions.fmt}
-    summary["timing"] = {"wall_s": round(wall, 3),
-                         "examples_per_s": round(len(final_rows) / wall, 2) if wall else None}
+        summary["predictions"] = {
+            "path": str(predictions_path),
+            "sha256": sha256_file(Path(predictions_path)),
+            "format": predictions.fmt,
+        }
+    summary["timing"] = {
+        "wall_s": round(wall, 3),
+        "examples_per_s": round(len(final_rows) / wall, 2) if wall else None,
+    }
     gen = _generation_figures(predictions, [e.id for e in to_score])
     if gen:
         summary["generation"] = gen
-    summary["options"] = {k: (str(v) if isinstance(v, Path) else v)
-                          for k, v in asdict(options).items()}
+    summary["options"] = {
+        k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(options).items()
+    }
     write_json(out_dir / "summary.json", summary)
     return summary
 
@@ -229,6 +257,27 @@ def _generation_figures(preds: PredictionSet, ids: list[str]) -> dict[str, Any] 
     return out
 
 
+def load_for_scoring(
+    bench: str,
+    data_dir: Path | None,
+    split: str,
+    pred_path: Path,
+    db_dir: Path | None = None,
+    **loader_options: Any,
+) -> tuple[BenchmarkData, PredictionSet]:
+    """The benchmark and its predictions, joined by id (errors name the file and line)."""
+    data = load_benchmark(bench, data_dir=data_dir, split=split, db_dir=db_dir, **loader_options)
+    if bench == "bird":
+        from harness.benchmarks.bird import read_bird_predictions
+
+        preds = read_bird_predictions(Path(pred_path), data)
+        if not isinstance(preds, PredictionSet):
+            preds = PredictionSet(sql=dict(preds))
+    else:
+        preds = read_predictions(Path(pred_path), data.examples)
+    return data, preds
+
+
 def score_files(
     bench: str,
     data_dir: Path | None,
@@ -241,14 +290,5 @@ def score_files(
 ) -> dict[str, Any]:
     """Load benchmark + predictions from disk and score them (what `harness score` runs)."""
     options = options or ScoreOptions()
-    data = load_benchmark(bench, data_dir=data_dir, split=split, db_dir=db_dir,
-                          **loader_options)
-    if bench == "bird":
-        from harness.benchmarks.bird import read_bird_predictions
-
-        preds = read_bird_predictions(Path(pred_path), data)
-        if not isinstance(preds, PredictionSet):
-            preds = PredictionSet(sql=dict(preds))
-    else:
-        preds = read_predictions(Path(pred_path), data.examples)
+    data, preds = load_for_scoring(bench, data_dir, split, pred_path, db_dir, **loader_options)
     return score_benchmark(data, preds, Path(out_dir), options, predictions_path=Path(pred_path))

@@ -6,6 +6,7 @@ Runs inside a scoring worker. Follows the official test-suite evaluator step by 
 
 from __future__ import annotations
 
+from itertools import chain
 from typing import Any
 
 from harness.scoring import official_compat as oc
@@ -83,18 +84,21 @@ def judge_spider(task: JudgeTask, ctx: WorkerContext) -> dict[str, Any]:
     gold_run = oc.replace_cur_year(gold_exec)
 
     if not pred.strip():
-        row.update(ex=0, ts=0 if test_suite else None, error="empty prediction",
-                   mismatch=None, failure="no_select")
+        row.update(
+            ex=0,
+            ts=0 if test_suite else None,
+            error="empty prediction",
+            mismatch=None,
+            failure="no_select",
+        )
         return row
 
-    candidates = [pred]
-    if opts.plug_value:
-        candidates_iter = plugged_predictions(ex.gold_sql, pred)
-    else:
-        candidates_iter = iter(())
+    # As the official evaluator: the prediction as written first, then (--plug-value)
+    # every way of plugging the gold's literals into it.
+    candidates = chain([pred], plugged_predictions(ex.gold_sql, pred) if opts.plug_value else ())
     first: tuple[bool, bool, ExecResult, ExecResult] | None = None
     verdict_ex = verdict_ts = False
-    for cand in _chain(candidates, candidates_iter):
+    for cand in candidates:
         pred_run = oc.replace_cur_year(oc.exec_text(cand, opts.keep_distinct))
         result = _judge_one(ctx, ex.db_paths, gold_run, pred_run, ordered)
         if first is None:
@@ -120,8 +124,3 @@ def judge_spider(task: JudgeTask, ctx: WorkerContext) -> dict[str, Any]:
         row["mismatch"] = describe_mismatch(gold_res, pred_res)
         row["failure"] = label_failure(task.pred_sql, ex.gold_sql, pred_res, gold_res)
     return row
-
-
-def _chain(first: list[str], rest: Any):
-    yield from first
-    yield from rest

@@ -34,7 +34,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlglot
 from sqlglot import exp
@@ -61,6 +61,7 @@ _OP_ID = {
     exp.In: 8,
     exp.Like: 9,
     exp.Is: 10,
+    exp.NullSafeEQ: 10,  # sqlglot's reading of "a IS 1"
 }
 _SET_OPS = {exp.Intersect: "intersect", exp.Union: "union", exp.Except: "except"}
 _SELECT_ARGS = {"expressions", "distinct", "from_", "joins", "where", "group", "having"}
@@ -81,9 +82,12 @@ class _SpiderDialect(SQLite):
     """SQLite, except that "..." is a string: the official tokenizer reads both quote kinds
     as string values (it rewrites every ' to " before splitting)."""
 
+    # The official tokenizer keeps "18_49_rating_share" as one word: a column name.
+    IDENTIFIERS_CAN_START_WITH_DIGIT = True
+
     class Tokenizer(SQLite.Tokenizer):
-        QUOTES = ["'", '"']
-        IDENTIFIERS = ["`", ("[", "]")]
+        QUOTES: ClassVar = ["'", '"']
+        IDENTIFIERS: ClassVar = ["`", ("[", "]")]
 
 
 @dataclass(eq=False)
@@ -187,6 +191,18 @@ class _Converter:
         self.schema = schema
         self.text = _SPLIT_COMPARISON.sub(r"\1=", sql)
         self.aliases: dict[str, str] = {}
+        self.dangling_order = False
+        self.dangling_from = False
+        self.cut_at_direction = False
+        self.dangling_limit = False
+        self.dangling_connector: str | None = None
+        self.connector_target: int | None = None
+        # SELECT items written "a b" (no comma, no AS): two columns to the official parser.
+        self.bare_select_aliases: set[int] = set()
+        # Tables written "FROM t x" (no AS): the official parser reads x as one more table.
+        self.bare_aliases: dict[int, str] = {}
+        # id(condition node) -> whether it ends with an unbracketed column value
+        self.open_ends: dict[int, bool] = {}
 
     # ---- entry --------------------------------------------------------------------------
     def convert(self) -> dict:
@@ -197,19 +213,129 @@ class _Converter:
             tokens = _SpiderDialect().tokenize(text)
         except SqlglotError as exc:
             raise _refuse(f"cannot tokenize: {exc}") from None
+        if tokens and tokens[-1].token_type == TokenType.ALIAS:
+            raise _refuse("AS at the end of the query")
+        # Where the official parser stops reading early, cut the text there; the words
+        # after the cut (``tail``) must be ones it would silently ignore.
+        tokens, after_limit = self._cut_after_limit(tokens)
+        tokens = _cut_at_semicolon(tokens)
+        tokens, tail = self._cut_at_comment(tokens)
+        if not tail and not after_limit:
+            tokens = self._strip_dangling_clause(tokens)
         if not tokens:
             raise _refuse("empty query")
-        self._check_words(tokens)
+        tree, unparsed = self._parse_prefix(tokens)
+        tail = [tok.text.lower().split()[0] for tok in unparsed] + tail
+        self._check_words(tokens[: len(tokens) - len(unparsed)])
+        self._scan_aliases(tree, tokens)
+        if self.dangling_connector:
+            condition = _last_clause(tree)[1]
+            if condition is None:
+                tail.insert(0, self.dangling_connector)  # e.g. after GROUP BY: ignored
+            else:
+                self.connector_target = id(condition)
+        sql = self._query(tree, trailing_ok=True)
+        if tail:
+            self._check_ignorable(tree, tail)
+        return sql
+
+    def _cut_after_limit(self, tokens: list[Token]) -> tuple[list[Token], bool]:
+        """The official LIMIT takes whatever word follows it as its count (it stores 1) and
+        the top-level parser ignores the rest; sqlglot wants a number there."""
+        depth = 0
+        for i, tok in enumerate(tokens):
+            depth += (tok.token_type == TokenType.L_PAREN) - (tok.token_type == TokenType.R_PAREN)
+            if tok.token_type != TokenType.LIMIT or depth or i + 1 >= len(tokens):
+                continue
+            if tokens[i + 1].token_type == TokenType.NUMBER:
+                return tokens, False
+            rest = [t.text.lower() for t in tokens[i + 2 :] if t.token_type != TokenType.SEMICOLON]
+            if rest and rest[0] in _SET_WORDS:
+                raise _refuse("a set operation after a LIMIT without a number")
+            self.dangling_limit = True
+            return tokens[:i], True
+        return tokens, False
+
+    def _cut_at_comment(self, tokens: list[Token]) -> tuple[list[Token], list[str]]:
+        """SQL comments are plain words to the official tokenizer; cut the query where the
+        first one starts and return its words (to be checked as ignorable trailing text)."""
+        ends = [-1] + [tok.end for tok in tokens]
+        starts = [tok.start for tok in tokens] + [len(self.text)]
+        for i, (end, start) in enumerate(zip(ends, starts, strict=True)):
+            gap = self.text[end + 1 : start]
+            marks = [gap.find(m) for m in ("--", "/*") if m in gap]
+            if marks:
+                rest = self.text[end + 1 + min(marks) :]
+                return tokens[:i], rest.lower().split()
+        return tokens, []
+
+    def _strip_dangling_clause(self, tokens: list[Token]) -> list[Token]:
+        """A clause keyword with nothing after it, at the very end: the official parser
+        reads an empty clause (no tables, no conditions, an ORDER BY with no columns)."""
+        last = tokens[-1].token_type if tokens else None
+        if last in (TokenType.AND, TokenType.OR):
+            # "WHERE a = 1 OR" reads as the condition list [a = 1, "or"].
+            self.dangling_connector = tokens[-1].text.lower()
+            return tokens[:-1]
+        if last in (TokenType.WHERE, TokenType.HAVING, TokenType.GROUP_BY):
+            return tokens[:-1]  # an empty condition / group list is the same as none
+        if last == TokenType.ORDER_BY:
+            self.dangling_order = True
+            return tokens[:-1]
+        if last == TokenType.FROM:
+            self.dangling_from = True
+            return tokens[:-1]
+        return tokens
+
+    def _parse_prefix(self, tokens: list[Token]) -> tuple[exp.Expression, list[Token]]:
+        """sqlglot's tree of the query, or of the prefix the official parser reads when it
+        stops early: it ignores what follows a complete top-level query (checked by
+        _check_ignorable once the prefix is converted)."""
+        cut = _second_direction_word(tokens)
+        if cut is not None:
+            # "ORDER BY a ASC DESC ...": the official ORDER BY ends at the second word.
+            self.cut_at_direction = True
+            try:
+                return self._parse_tokens(tokens[:cut]), tokens[cut:]
+            except SqlglotError as exc:
+                raise _refuse(f"sqlglot cannot parse: {_first_line(exc)}") from None
         try:
-            trees = sqlglot.parse(text, dialect=_SpiderDialect)
+            return self._parse_tokens(tokens), []
         except SqlglotError as exc:
-            raise _refuse(f"sqlglot cannot parse: {str(exc).splitlines()[0]}") from None
-        # The official parser stops after the first statement and ignores what follows.
+            cut = _error_token(exc, tokens)
+            if not cut:
+                raise _refuse(f"sqlglot cannot parse: {_first_line(exc)}") from None
+            try:
+                return self._parse_tokens(tokens[:cut]), tokens[cut:]
+            except SqlglotError:
+                raise _refuse(f"sqlglot cannot parse: {_first_line(exc)}") from None
+
+    def _parse_tokens(self, tokens: list[Token]) -> exp.Expression:
+        trees = sqlglot.parse(self.text[: tokens[-1].end + 1], dialect=_SpiderDialect)
         tree = next((t for t in trees if t is not None), None)
         if tree is None:
             raise _refuse("empty query")
-        self._scan_aliases(tree, tokens)
-        return self._query(tree, trailing_ok=True)
+        return tree
+
+    def _check_ignorable(self, tree: exp.Expression, words: list[str]) -> None:
+        """Refuse unless the official parser, having read the prefix, stops at ``words``
+        without error (it silently ignores whatever is left after a top-level query)."""
+        clause, condition = _last_clause(tree)
+        if condition is not None and self.open_ends.get(id(condition)):
+            # The value scan after a column reads on to the first stop word.
+            stop = next((i for i, w in enumerate(words) if w in _SCAN_STOP_WORDS), None)
+            if stop is None:
+                return
+            words = words[stop:]
+        first = words[0]
+        if first in _SET_WORDS:
+            raise _refuse("a set operation the official parser cannot finish")
+        if clause == "order" and self.cut_at_direction:
+            return
+        stops = _STOPS_AFTER.get(clause)  # None: any word ends a list clause
+        if (stops is None or first in stops) and first not in _READ_NEXT[clause]:
+            return
+        raise _refuse(f"the official parser cannot read the words from {words[0]!r} on")
 
     def _check_words(self, tokens: list[Token]) -> None:
         """Refuse what the official word tokenizer + grammar cannot read, visible only in
@@ -218,11 +344,21 @@ class _Converter:
         text = self.text
         for i, tok in enumerate(tokens):
             kind = tok.token_type
+            if kind == TokenType.STRING and any(q in text[tok.start + 1 : tok.end] for q in "'\""):
+                raise _refuse("a quote inside a string: the official tokenizer pairs quotes")
             if kind == TokenType.NEQ and tok.text == "<>":
                 raise _refuse("'<>' is not an official operator")
+            if kind == TokenType.COMMA and i and tokens[i - 1].token_type in _LIST_STARTS:
+                raise _refuse("a comma before the first SELECT item")
+            if kind == TokenType.COMMA and i and tokens[i - 1].token_type == TokenType.COMMA:
+                raise _refuse("two commas in a row")
+            if kind == TokenType.BETWEEN and not _and_after_low_value(tokens, i + 1):
+                raise _refuse("BETWEEN without AND")
             if kind in (TokenType.TRUE, TokenType.FALSE, TokenType.NULL):
                 raise _refuse(f"{tok.text} is not a value the official grammar reads")
             if kind == TokenType.NOT:
+                if tok.text.lower() != "not":
+                    raise _refuse(f"{tok.text!r} is not an official operator")
                 nxt = tokens[i + 1].token_type if i + 1 < len(tokens) else None
                 if nxt not in (TokenType.IN, TokenType.LIKE, TokenType.BETWEEN):
                     raise _refuse("NOT is only read right before IN, LIKE or BETWEEN")
@@ -255,7 +391,15 @@ class _Converter:
         found: list[tuple[int, str, str]] = []
         for node in tree.find_all(exp.Alias, exp.TableAlias):
             if isinstance(node, exp.Alias):
-                raise _refuse("column aliases are not in the official grammar")
+                if not (isinstance(node.parent, exp.Select) and node.arg_key == "expressions"):
+                    raise _refuse("aliases are only read after tables in the official grammar")
+                ident = node.args.get("alias")
+                start = ident.meta.get("start") if isinstance(ident, exp.Identifier) else None
+                idx = by_start.get(start) if start is not None else None
+                if not idx or ident.quoted or tokens[idx - 1].token_type == TokenType.ALIAS:
+                    raise _refuse("column aliases are not in the official grammar")
+                self.bare_select_aliases.add(id(node))
+                continue
             parent = node.parent
             if not isinstance(parent, exp.Table):
                 raise _refuse("only tables may have an alias in the official grammar")
@@ -266,9 +410,12 @@ class _Converter:
                 raise _refuse("quoted alias")
             start = ident.meta.get("start")
             idx = by_start.get(start) if start is not None else None
-            if idx is None or idx == 0 or tokens[idx - 1].token_type != TokenType.ALIAS:
-                raise _refuse("a table alias needs AS in the official grammar")
+            if idx is None:
+                raise _refuse("alias position unknown")
             alias = ident.name.lower()
+            if idx == 0 or tokens[idx - 1].token_type != TokenType.ALIAS:
+                self.bare_aliases[id(parent)] = alias
+                continue
             if alias in self.schema.tables:
                 raise _refuse(f"alias {alias} is also a table name")
             found.append((start, alias, parent.name.lower()))
@@ -304,9 +451,7 @@ class _Converter:
                 operand = operand.this
             if not isinstance(operand, exp.Select):
                 raise _refuse("a set operation operand must be a plain SELECT")
-            parts.append(
-                self._select(operand, modifiers if last else {}, trailing_ok and last)
-            )
+            parts.append(self._select(operand, modifiers if last else {}, trailing_ok and last))
         for i in range(len(parts) - 2, -1, -1):
             parts[i][chain[i + 1][0]] = parts[i + 1]
         return parts[0]
@@ -320,7 +465,7 @@ class _Converter:
         if extra - set(_MODIFIERS):
             raise _refuse(f"unsupported clause(s): {', '.join(sorted(extra - set(_MODIFIERS)))}")
 
-        table_units, conds, tables = self._from(node)
+        table_units, conds, tables = self._from(node, trailing_ok)
         sql: dict[str, Any] = {"from": {"table_units": table_units, "conds": conds}}
         sql["select"] = self._select_list(node, tables)
         where = node.args.get("where")
@@ -330,6 +475,12 @@ class _Converter:
         sql["having"] = self._condition(having.this, tables) if having else []
         sql["orderBy"] = self._order_by(mods.get("order"), tables)
         limit = mods.get("limit")
+        if trailing_ok and self.dangling_order and not sql["orderBy"] and limit is None:
+            sql["orderBy"] = ("asc", [])
+        if trailing_ok and self.dangling_limit:
+            if limit is not None:
+                raise _refuse("two LIMIT clauses")
+            limit = exp.Limit()
         offset = mods.get("offset")
         if limit is not None and limit.args.get("offset") is not None:
             offset = limit.args["offset"]
@@ -342,8 +493,10 @@ class _Converter:
             sql[op] = None
         return sql
 
-    def _from(self, node: exp.Select) -> tuple[list, list, list[str]]:
+    def _from(self, node: exp.Select, trailing: bool) -> tuple[list, list, list[str]]:
         from_ = node.args.get("from_")
+        if from_ is None and trailing and self.dangling_from and not node.args.get("joins"):
+            return [], [], []  # "SELECT count(*) FROM" at the very end: no tables
         if from_ is None:
             raise _refuse("'from' not found")
         _no_extra_args(from_, {"this"})
@@ -358,6 +511,9 @@ class _Converter:
                 self._check_join(join, last_on_open)
             if isinstance(source, exp.Table):
                 table_units.append(("table_unit", self._table_unit(source, tables)))
+                bare = self.bare_aliases.get(id(source))
+                if bare is not None:
+                    table_units.append(("table_unit", self._table_id(bare, tables)))
             elif isinstance(source, exp.Subquery):
                 if source.alias:
                     raise _refuse("a FROM subquery cannot have an alias in the official grammar")
@@ -401,10 +557,13 @@ class _Converter:
         ident = table.this
         if not isinstance(ident, exp.Identifier) or ident.quoted:
             raise _refuse("quoted or computed table name")
-        key = self._table_key(ident.name.lower())
+        return self._table_id(ident.name.lower(), tables)
+
+    def _table_id(self, name: str, tables: list[str]) -> str:
+        key = self._table_key(name)
         table_id = self.schema.table_id(key) if key else None
         if table_id is None:
-            raise _refuse(f"unknown table {ident.name}")
+            raise _refuse(f"unknown table {name}")
         tables.append(key)  # type: ignore[arg-type]
         return table_id
 
@@ -414,7 +573,13 @@ class _Converter:
         if distinct is not None and distinct.args.get("on") is not None:
             raise _refuse("DISTINCT ON")
         units = []
+        items: list[exp.Expression] = []
         for item in node.expressions:
+            if id(item) in self.bare_select_aliases:
+                items += [item.this, exp.column(item.args["alias"].copy())]
+            else:
+                items.append(item)
+        for item in items:
             agg = _AGG_ID.get(type(item))
             if agg is not None:
                 # An aggregate written first is read at the select-unit level; its
@@ -544,6 +709,9 @@ class _Converter:
                 out.append(items[i])
                 i += 1
                 open_end = False
+        if id(node) == self.connector_target and not open_end:
+            out.append(self.dangling_connector)
+        self.open_ends[id(node)] = open_end
         return out, open_end
 
     def _cond_unit(self, node: exp.Expression, tables: list[str]) -> tuple[tuple, bool]:
@@ -630,6 +798,118 @@ class _Converter:
             return float(sign + node.this)
         except ValueError:
             raise _refuse(f"number {node.this!r}") from None
+
+
+_CLAUSE_WORDS = {"select", "from", "where", "group", "order", "limit", *_SET_OPS.values()}
+_SET_WORDS = set(_SET_OPS.values())
+# Words that end the official value scan after a column value.
+_SCAN_STOP_WORDS = {",", ")", "and", "join", "on", "as", *_CLAUSE_WORDS}
+# Where the official parser stops after the last clause of a top-level query, which next
+# words end that clause's loop (_STOPS_AFTER; any word for list clauses) and which of
+# those a later clause would then try to read (_READ_NEXT), failing where sqlglot did.
+_STOPS_AFTER: dict[str, set[str]] = {
+    "from": {"select", "from", "where", "group", "order", "limit", ")"},
+    "on": {"select", "from", "where", "group", "order", "limit", ")", "join", "on", "as"},
+    "where": {"select", "from", "where", "group", "order", "limit", ")", "join", "on", "as"},
+    "having": {"select", "from", "where", "group", "order", "limit", ")", "join", "on", "as"},
+}
+_READ_NEXT: dict[str, set[str]] = {
+    "from": {"where", "group", "order", "limit"},
+    "on": {"where", "group", "order", "limit", "join", "on", "as"},
+    "where": {"group", "order", "limit"},
+    "having": {"order", "limit"},
+    "group": {",", "having", "order", "limit"},
+    "order": {",", "asc", "desc", "limit"},
+    "limit": set(),
+}
+
+
+def _cut_at_semicolon(tokens: list[Token]) -> list[Token]:
+    """The official parser stops at the first top-level ';' (unless a set operation follows)."""
+    depth = 0
+    for i, tok in enumerate(tokens):
+        if tok.token_type == TokenType.L_PAREN:
+            depth += 1
+        elif tok.token_type == TokenType.R_PAREN:
+            depth -= 1
+        elif tok.token_type == TokenType.SEMICOLON and depth == 0:
+            rest = [t for t in tokens[i:] if t.token_type != TokenType.SEMICOLON]
+            if rest and rest[0].text.lower() in _SET_WORDS:
+                raise _refuse("a set operation after ';'")
+            return tokens[:i]
+    return tokens
+
+
+_LIST_STARTS = (TokenType.SELECT, TokenType.DISTINCT)
+_SIMPLE_VALUES = (TokenType.NUMBER, TokenType.STRING)
+
+
+def _and_after_low_value(tokens: list[Token], j: int) -> bool:
+    """Whether the word after BETWEEN's first value is AND (sqlglot tolerates its absence)."""
+    if j < len(tokens) and tokens[j].token_type in (TokenType.DASH, TokenType.PLUS):
+        j += 1
+    if j >= len(tokens):
+        return False
+    if tokens[j].token_type in _SIMPLE_VALUES:
+        j += 1
+    elif tokens[j].token_type == TokenType.VAR:
+        j += 1
+        while j + 1 < len(tokens) and tokens[j].token_type == TokenType.DOT:
+            j += 2
+    else:
+        return True  # a bracketed or unusual value: left to the tree checks
+    return j < len(tokens) and tokens[j].token_type == TokenType.AND
+
+
+def _second_direction_word(tokens: list[Token]) -> int | None:
+    for i in range(1, len(tokens)):
+        if tokens[i].token_type in _DIRECTIONS and tokens[i - 1].token_type in _DIRECTIONS:
+            return i
+    return None
+
+
+_DIRECTIONS = (TokenType.ASC, TokenType.DESC)
+
+
+def _error_token(exc: SqlglotError, tokens: list[Token]) -> int | None:
+    """Index of the token sqlglot stopped at (its errors name the token's end line/col)."""
+    errors = getattr(exc, "errors", None) or []
+    if not errors:
+        return None
+    line, col = errors[0].get("line"), errors[0].get("col")
+    for i, tok in enumerate(tokens):
+        if tok.line == line and tok.col == col:
+            return i
+    return None
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def _last_clause(tree: exp.Expression) -> tuple[str, exp.Expression | None]:
+    """The clause the top-level query ends with, and its condition when it is one."""
+    node = tree.this if isinstance(tree, exp.Subquery) else tree
+    mods: dict = {}
+    if isinstance(node, exp.SetOperation):
+        mods = {k: node.args.get(k) for k in _MODIFIERS if node.args.get(k)}
+        node = _flatten_set_ops(node)[-1][1]
+        node = node.this if isinstance(node, exp.Subquery) else node
+    if mods.get("limit") or node.args.get("limit"):
+        return "limit", None
+    if mods.get("order") or node.args.get("order"):
+        return "order", None
+    if node.args.get("having"):
+        return "having", node.args["having"].this
+    if node.args.get("group"):
+        return "group", None
+    if node.args.get("where"):
+        return "where", node.args["where"].this
+    joins = node.args.get("joins") or []
+    on = joins[-1].args.get("on") if joins else None
+    if on is not None and not isinstance(on, exp.Boolean):
+        return "on", on
+    return "from", None
 
 
 def _split_at(text: str, pos: int) -> bool:

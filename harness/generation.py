@@ -1,0 +1,572 @@
+"""The generation stage: a benchmark through a backend into a run folder that loses nothing.
+
+RUN_DIR/config.toml is the resolved configuration (secrets never enter it);
+RUN_DIR/predictions.jsonl gets one line per example, appended and flushed as each row
+completes. Rerunning the same command resumes: done ids are skipped, a torn last line (a
+kill mid-write) is dropped and redone, outage rows are retried, and a different
+configuration is refused. A finished file is rewritten (atomically) in split order.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+from harness.backends.adapters import parse_adapters
+from harness.backends.api import scrub_url
+from harness.backends.base import (
+    Backend,
+    BackendOptions,
+    Completion,
+    Decoding,
+    Request,
+    load_backend,
+    parse_spec,
+)
+from harness.backends.routing import RouteDecision, Router
+from harness.benchmarks.base import BenchmarkData, load_benchmark
+from harness.config import RunConfig
+from harness.errors import ConfigError, HarnessError, PredictionsError
+from harness.io import dumps, write_atomic, write_jsonl
+from harness.prompting import fewshot
+from harness.prompting.extract import extract_sql
+from harness.prompting.schema import SchemaInfo, read_schema, render_schema
+from harness.prompting.templates import Shot, build_messages, template_sha256
+from harness.records import Example
+
+PREDICTIONS = "predictions.jsonl"
+CONFIG = "config.toml"
+LOCK = ".lock"
+
+# Labels, not measurements: may differ between a run and its resumption.
+_LABEL_KEYS = {"model.name", "model.tier"}
+# Known only once the backend is loaded (a hub revision resolves to a commit).
+_RESOLVED_KEYS = {"model.revision", "model.params", "prompt.template", "prompt.template_sha256"}
+_PATH_KEYS = {"benchmark.data_dir", "benchmark.db_dir", "prompt.shots_from"}
+
+
+class RunDirError(HarnessError):
+    """RUN_DIR belongs to another configuration, or another process is writing it."""
+
+
+@dataclass
+class GenerationResult:
+    run_dir: Path
+    n_total: int  # examples in scope (after --limit)
+    n_done: int  # of those, rows with an answer (errors included, outages not)
+    n_new: int  # rows produced by this call
+    outage_ids: list[str] = field(default_factory=list)
+    errors: int = 0
+    cached: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float | None = None
+    wall_s: float = 0.0
+
+    @property
+    def outages(self) -> int:
+        return len(self.outage_ids)
+
+    @property
+    def complete(self) -> bool:
+        return not self.outage_ids and self.n_done == self.n_total
+
+    def message(self) -> str:
+        head = (
+            f"{self.run_dir / PREDICTIONS}: {self.n_done}/{self.n_total} answered "
+            f"({self.n_new} new, {self.cached} from cache, {self.errors} model errors) "
+            f"in {self.wall_s:.1f}s"
+        )
+        if self.cost_usd:
+            head += f", ${self.cost_usd:.4f}"
+        if self.outage_ids:
+            head += (
+                f"\nINCOMPLETE: {self.outages} row(s) hit a provider outage and are not scored; "
+                "rerun the same command to retry only those"
+            )
+        return head
+
+
+# ---------------------------------------------------------------- predictions file
+
+
+def read_predictions_file(path: Path, repair: bool = True) -> list[dict[str, Any]]:
+    """Rows of a predictions.jsonl. A last line without its newline is what a kill in the
+    middle of a write leaves: it is cut off (when `repair`) and its example redone."""
+    if not path.is_file():
+        return []
+    data = path.read_bytes()
+    end = data.rfind(b"\n") + 1
+    if end < len(data) and repair:
+        with open(path, "r+b") as fh:
+            fh.truncate(end)
+    rows = []
+    for lineno, line in enumerate(data[:end].split(b"\n")[:-1], 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise PredictionsError(f"{path}:{lineno}: invalid JSON: {exc.msg}") from None
+        if not isinstance(row, dict) or "id" not in row:
+            raise PredictionsError(f"{path}:{lineno}: expected an object with an 'id'")
+        rows.append(row)
+    return rows
+
+
+class _Appender:
+    """Appends whole lines with one unbuffered write each (O_APPEND): every row that was
+    written is on disk for the next reader, whatever happens to this process afterwards."""
+
+    def __init__(self, path: Path) -> None:
+        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+
+    def write(self, row: dict[str, Any]) -> None:
+        data = (dumps(row) + "\n").encode("utf-8")
+        while data:
+            data = data[os.write(self.fd, data) :]
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+@contextmanager
+def _run_lock(run_dir: Path) -> Iterator[None]:
+    fd = os.open(run_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunDirError(
+                f"{run_dir}: another `harness generate` is writing this run"
+            ) from None
+        yield
+    finally:
+        os.close(fd)
+
+
+# ---------------------------------------------------------------- config.toml
+
+
+def _drop_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_none(v) for v in value]
+    return value
+
+
+def _default_name(target: str, cfg: RunConfig) -> str:
+    name = target
+    if cfg.model.adapters:
+        name += "+" + "+".join(Path(a.rpartition("@")[0] or a).name for a in cfg.model.adapters)
+    if cfg.model.route:
+        name += f"+routes:{Path(cfg.model.route).stem}"
+    return name
+
+
+def resolve_tables(
+    cfg: RunConfig, adapters: list, router: Router | None, backend: Backend | None
+) -> dict[str, Any]:
+    """The config.toml mapping. Without a backend, the keys it resolves are left out."""
+    kind, target = parse_spec(cfg.model.spec)
+    model: dict[str, Any] = {
+        "spec": cfg.model.spec,
+        "backend": kind,
+        "name": cfg.model.name or _default_name(target, cfg),
+        "revision": backend.revision if backend else None,
+        "dtype": cfg.model.dtype if kind in ("hf", "vllm") else None,
+        "adapters": [
+            {
+                "path": str(a.path),
+                "weight": 1.0 if a.weight is None else a.weight,
+                "sha256": a.sha256,
+            }
+            for a in adapters
+        ],
+        "combination": cfg.model.combination
+        if len(adapters) > 1 or any(a.weight is not None for a in adapters)
+        else None,
+        "route": cfg.model.route,
+        "route_sha256": router.sha256 if router else None,
+        "route_adapters": (
+            {name: (a.sha256 if a else "base") for name, a in sorted(router.adapters().items())}
+            if router
+            else None
+        ),
+        "base_url": scrub_url(cfg.model.base_url),
+        "tier": cfg.model.tier or (backend.tier if backend else None) or None,
+        "params": backend.params if backend else None,
+    }
+    if not model["adapters"]:
+        del model["adapters"]
+    uses_prompts = backend.uses_prompts if backend else kind != "replay"
+    prompt: dict[str, Any] = {}
+    if uses_prompts:
+        prompt = {
+            "schema": cfg.prompt.schema,
+            "rows": cfg.prompt.rows if cfg.prompt.schema == "rows" else None,
+            "shots": cfg.prompt.shots,
+            "shots_from": cfg.prompt.shots_from if cfg.prompt.shots else None,
+            "template": _template_mode(backend) if backend else None,
+            "template_sha256": template_sha256(backend.template_id()) if backend else None,
+        }
+    tables = {
+        "model": model,
+        "benchmark": asdict(cfg.benchmark),
+        "prompt": prompt,
+        "decoding": asdict(cfg.decoding),
+        "run": {k: v for k, v in asdict(cfg.run).items() if k not in ("cache",)},
+    }
+    return _drop_none(tables)
+
+
+def _template_mode(backend: Backend) -> str:
+    return backend.template_id().split("\0", 1)[0]
+
+
+def _comparable(tables: dict[str, Any], skip: set[str]) -> dict[str, Any]:
+    """Dotted keys of what a run measures; adapter and route files by content, not path."""
+    flat: dict[str, Any] = {}
+    for section in ("model", "benchmark", "prompt", "decoding"):
+        for key, value in (tables.get(section) or {}).items():
+            name = f"{section}.{key}"
+            if name in skip or name in _LABEL_KEYS or name == "model.route":
+                continue
+            if name == "model.adapters":
+                value = [(a.get("sha256"), a.get("weight")) for a in value]
+            elif name in _PATH_KEYS and isinstance(value, str) and Path(value).exists():
+                value = str(Path(value).resolve())
+            flat[name] = value
+    return flat
+
+
+def check_same_config(
+    run_dir: Path, old: dict[str, Any], new: dict[str, Any], resolved: bool
+) -> None:
+    skip = set() if resolved else _RESOLVED_KEYS
+    a, b = _comparable(old, skip), _comparable(new, skip)
+    differ = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+    if differ:
+        detail = ", ".join(f"{k} ({a.get(k)!r} -> {b.get(k)!r})" for k in differ)
+        raise RunDirError(
+            f"{run_dir / CONFIG} holds a different configuration; differing keys: {detail}. "
+            "Use another --out, or delete the run folder to start over"
+        )
+
+
+def _read_config(path: Path) -> dict[str, Any] | None:
+    import tomllib
+
+    if not path.is_file():
+        return None
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise RunDirError(f"{path}: invalid TOML ({exc}); delete it or use another --out") from None
+
+
+# ---------------------------------------------------------------- prompts
+
+
+class PromptBuilder:
+    """Messages per example: schema (read once per database), shots, question."""
+
+    def __init__(self, cfg: RunConfig, bench: BenchmarkData) -> None:
+        self.cfg = cfg
+        self.bench = bench
+        self._schemas: dict[tuple[str, str], SchemaInfo] = {}
+        self._rendered: dict[tuple[str, str], str] = {}
+        self.pool: list[fewshot.PoolItem] = []
+        self.pool_tables: dict[str, dict[str, Any]] = {}
+        if cfg.prompt.shots > 0:
+            self._load_pool()
+
+    def _load_pool(self) -> None:
+        source = self.cfg.prompt.shots_from
+        if Path(source).suffix in (".json", ".jsonl") and Path(source).is_file():
+            self.pool = fewshot.load_pool_file(Path(source))
+            return
+        if source == self.bench.split:
+            pool_bench = self.bench
+        else:
+            b = self.cfg.benchmark
+            pool_bench = load_benchmark(b.name, data_dir=b.data_dir, split=source, db_dir=b.db_dir)
+        self.pool = fewshot.pool_from_examples(pool_bench.examples)
+        self.pool_tables = pool_bench.tables
+
+    def schema_info(
+        self, db_id: str, db_path: Path | None, tables: dict[str, Any], context: str = ""
+    ) -> SchemaInfo:
+        key = (db_id, str(db_path))
+        if key not in self._schemas:
+            self._schemas[key] = read_schema(db_id, db_path, tables.get(db_id), context)
+        return self._schemas[key]
+
+    def _schema_text(self, info: SchemaInfo) -> str:
+        key = (info.db_id, str(info.db_path))
+        if key not in self._rendered:
+            self._rendered[key] = render_schema(info, self.cfg.prompt.schema, self.cfg.prompt.rows)
+        return self._rendered[key]
+
+    def example_schema(self, ex: Example) -> SchemaInfo:
+        return self.schema_info(
+            ex.db_id, ex.db_paths[0] if ex.db_paths else None, self.bench.tables, ex.context
+        )
+
+    def messages(self, ex: Example) -> tuple[dict[str, str], ...]:
+        shots = []
+        for item in fewshot.select_shots(
+            self.pool, self.cfg.prompt.shots, self.cfg.decoding.seed, ex.id, ex.question
+        ):
+            schema = item.schema
+            if not schema and item.db_id:
+                tables = self.pool_tables or self.bench.tables
+                if item.db_path is not None or item.db_id in tables:
+                    schema = self._schema_text(self.schema_info(item.db_id, item.db_path, tables))
+            shots.append(Shot(item.question, item.sql, schema, item.evidence))
+        schema = self._schema_text(self.example_schema(ex))
+        return build_messages(schema, ex.question, ex.evidence, shots)
+
+
+# ---------------------------------------------------------------- progress
+
+
+class RateColumn(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:.2f} rows/s" if speed else "-- rows/s", style="progress.data.speed")
+
+
+def make_progress(enabled: bool) -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        RateColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        disable=not enabled,
+    )
+
+
+# ---------------------------------------------------------------- the run
+
+
+def backend_options(cfg: RunConfig, adapters: list, router: Router | None) -> BackendOptions:
+    return BackendOptions(
+        revision=cfg.model.revision,
+        dtype=cfg.model.dtype,
+        device_map=cfg.run.device_map,
+        adapters=adapters,
+        combination=cfg.model.combination,
+        routes=router.adapters() if router else {},
+        base_url=cfg.model.base_url,
+        api_key_env=cfg.run.api_key_env,
+        concurrency=cfg.run.concurrency,
+        max_retries=cfg.run.max_retries,
+        retry_base_s=cfg.run.retry_base_s,
+        timeout_s=cfg.run.timeout_s,
+        tensor_parallel_size=cfg.run.tensor_parallel_size,
+        template=cfg.prompt.template,
+    )
+
+
+def _open_backend(cfg: RunConfig, options: BackendOptions) -> Backend:
+    backend = load_backend(cfg.model.spec, options)
+    if not cfg.run.cache or not backend.cache_responses:
+        return backend
+    from harness.backends.cache import CachedBackend, ResponseCache, default_cache_path
+
+    path = Path(cfg.run.cache_path) if cfg.run.cache_path else default_cache_path()
+    return CachedBackend(backend, ResponseCache(path))
+
+
+def make_row(ex: Example, c: Completion, route: RouteDecision | None) -> dict[str, Any]:
+    if c.outage:
+        sql = ""
+    elif c.sql is not None:
+        sql = c.sql
+    else:
+        sql = extract_sql(c.text)
+    row: dict[str, Any] = {
+        "id": ex.id,
+        "db_id": ex.db_id,
+        "question": ex.question,
+        "raw_completion": c.text,
+        "sql": sql,
+        "latency_s": c.latency_s,
+        "tokens_in": c.tokens_in,
+        "tokens_out": c.tokens_out,
+        "error": c.error,
+        "outage": c.outage,
+    }
+    if route is not None:
+        row.update(route=route.route, route_reason=route.reason, route_confidence=route.confidence)
+    row["cost_usd"] = c.cost_usd
+    row["cached"] = c.cached
+    return row
+
+
+def generate(cfg: RunConfig, out_dir: Path, progress: bool = True) -> GenerationResult:
+    """Run `cfg` into `out_dir` (resuming whatever is there); see the module docstring."""
+    started = time.perf_counter()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with _run_lock(out_dir):
+        return _generate_locked(cfg, out_dir, progress, started)
+
+
+def _generate_locked(
+    cfg: RunConfig, out_dir: Path, progress: bool, started: float
+) -> GenerationResult:
+    adapters = parse_adapters(cfg.model.adapters)
+    router = Router.from_file(Path(cfg.model.route)) if cfg.model.route else None
+    config_path = out_dir / CONFIG
+    old = _read_config(config_path)
+    pred_path = out_dir / PREDICTIONS
+    if old is None and pred_path.is_file() and pred_path.stat().st_size:
+        raise RunDirError(
+            f"{out_dir} holds {PREDICTIONS} but no {CONFIG}: not resuming a run of unknown "
+            "configuration; use another --out"
+        )
+    if old is not None:
+        check_same_config(out_dir, old, resolve_tables(cfg, adapters, router, None), resolved=False)
+
+    b = cfg.benchmark
+    bench = load_benchmark(b.name, data_dir=b.data_dir, split=b.split, db_dir=b.db_dir)
+    examples = bench.examples[: cfg.run.limit] if cfg.run.limit else bench.examples
+    rows = read_predictions_file(pred_path)
+    answered = {r["id"]: r for r in rows if not r.get("outage")}
+    pending = [e for e in examples if e.id not in answered]
+    result = GenerationResult(out_dir, len(examples), 0, 0)
+
+    if pending or old is None:
+        options = backend_options(cfg, adapters, router)
+        with _open_backend(cfg, options) as backend:
+            tables = resolve_tables(cfg, adapters, router, backend)
+            if old is not None:
+                check_same_config(out_dir, old, tables, resolved=True)
+            write_atomic(config_path, tomli_w.dumps(tables))
+            if len(answered) < len(rows):
+                # Outage rows are replaced, never duplicated: drop them before redoing them.
+                write_jsonl(pred_path, list(answered.values()))
+            _run_pending(cfg, bench, pending, backend, router, pred_path, result, progress)
+        rows = read_predictions_file(pred_path)
+
+    in_scope = {e.id for e in examples}
+    final = {r["id"]: r for r in rows if r["id"] in in_scope}
+    result.n_done = sum(1 for r in final.values() if not r.get("outage"))
+    result.outage_ids = [e.id for e in examples if final.get(e.id, {}).get("outage")]
+    result.errors = sum(1 for r in final.values() if r.get("error") and not r.get("outage"))
+    result.tokens_in = sum(r.get("tokens_in") or 0 for r in final.values())
+    result.tokens_out = sum(r.get("tokens_out") or 0 for r in final.values())
+    costs = [r["cost_usd"] for r in final.values() if r.get("cost_usd") is not None]
+    result.cost_usd = round(sum(costs), 6) if costs else None
+    if len(final) == len(examples) and [r["id"] for r in rows] != [e.id for e in examples]:
+        # Rows were appended as they finished; a complete file reads in split order.
+        order = {e.id: i for i, e in enumerate(examples)}
+        extra = [r for r in rows if r["id"] not in in_scope]
+        write_jsonl(pred_path, sorted(final.values(), key=lambda r: order[r["id"]]) + extra)
+    result.wall_s = time.perf_counter() - started
+    return result
+
+
+def _run_pending(
+    cfg: RunConfig,
+    bench: BenchmarkData,
+    pending: list[Example],
+    backend: Backend,
+    router: Router | None,
+    pred_path: Path,
+    result: GenerationResult,
+    progress: bool,
+) -> None:
+    if not pending:
+        return
+    index = {e.id: i for i, e in enumerate(bench.examples)}
+    builder = PromptBuilder(cfg, bench) if backend.uses_prompts else None
+    requests: list[Request] = []
+    routes: list[RouteDecision | None] = []
+    with make_progress(progress) as bar:
+        task = bar.add_task("prompts", total=len(pending))
+        for ex in pending:
+            decision = (
+                router.classify(bench.name, builder.example_schema(ex))
+                if router and builder
+                else None
+            )
+            messages = builder.messages(ex) if builder else ()
+            requests.append(
+                Request(ex.id, index[ex.id], messages, adapter=decision.route if decision else None)
+            )
+            routes.append(decision)
+            bar.advance(task)
+    decoding = Decoding(
+        max_new_tokens=cfg.decoding.max_new_tokens,
+        temperature=cfg.decoding.temperature,
+        top_p=cfg.decoding.top_p,
+        seed=cfg.decoding.seed,
+        batch_size=cfg.decoding.batch_size,
+    )
+    appender = _Appender(pred_path)
+    try:
+        with make_progress(progress) as bar:
+            task = bar.add_task(f"generate {backend.kind}:{backend.target}", total=len(requests))
+            for i, completion in backend.generate(requests, decoding):
+                appender.write(make_row(pending[i], completion, routes[i]))
+                result.n_new += 1
+                result.cached += completion.cached
+                bar.advance(task)
+    finally:
+        appender.close()
+
+
+def bench(
+    cfg: RunConfig, out_dir: Path, score_options: Any, progress: bool = True
+) -> tuple[GenerationResult, dict[str, Any]]:
+    """`harness bench`: generate into `out_dir`, then score that predictions file there.
+    Outage rows are excluded by the scorer and reported as such, never scored wrong."""
+    from harness.scoring.scorer import score_files
+
+    if cfg.run.limit:
+        # The scorer judges whole splits: a subset would be reported as missing predictions.
+        raise ConfigError(
+            "harness bench scores a whole split; drop --limit (use `harness generate --limit N` "
+            "for a quick look at the predictions)"
+        )
+    result = generate(cfg, out_dir, progress=progress)
+    b = cfg.benchmark
+    summary = score_files(
+        b.name,
+        Path(b.data_dir) if b.data_dir else None,
+        b.split,
+        Path(out_dir) / PREDICTIONS,
+        Path(out_dir),
+        Path(b.db_dir) if b.db_dir else None,
+        score_options,
+    )
+    return result, summary

@@ -1,0 +1,431 @@
+"""`harness reproduce TABLE`: re-run a published table and say whether each number reproduced.
+
+A published table is a TOML file under `spider/published/` or `bird/published/`: its
+source, the metric, `[defaults.*]` run-config tables shared by every row, and `[[rows]]`,
+each a run config (`[rows.model]`, `[rows.prompt]`, `[rows.decoding]`, ...: the same
+tables as a `harness bench` config file) plus `[rows.published]` value/low/high/n.
+
+Each row runs through the bench pipeline (generate, then score) into
+`runs/reproduce/<table>/<row>/`, and the table is written as markdown next to them:
+published value with its CI, reproduced value with its CI, the difference, and whether
+the published value lies inside the reproduced CI.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.errors import ConfigError, HarnessError
+from harness.io import write_atomic, write_json
+from harness.manifest import harness_home
+
+TABLE_DIRS = ("spider/published", "bird/published")
+ENV_PREFIX = "env:"
+
+
+@dataclass(frozen=True)
+class Published:
+    value: float
+    low: float | None = None
+    high: float | None = None
+    n: int | None = None
+
+
+@dataclass
+class Row:
+    id: str
+    label: str
+    config: dict[str, dict[str, Any]]  # run-config tables, defaults merged in
+    published: Published
+    notes: str = ""
+
+
+@dataclass
+class Table:
+    path: Path
+    id: str
+    title: str
+    metric: str
+    source: dict[str, Any]
+    rows: list[Row]
+    notes: str = ""
+
+
+@dataclass
+class Planned:
+    row: Row
+    run_dir: Path
+    config_path: Path
+    command: list[str]
+    config_text: str
+    problem: str = ""  # why this row cannot run as it stands (e.g. an adapter not given)
+
+    def shell(self) -> str:
+        return shlex.join(self.command)
+
+
+@dataclass
+class Outcome:
+    row: Row
+    run_dir: Path
+    mean: float | None = None
+    low: float | None = None
+    high: float | None = None
+    n: int | None = None
+    n_total: int | None = None
+    excluded: dict[str, int] = field(default_factory=dict)
+    error: str = ""
+
+    @property
+    def delta(self) -> float | None:
+        return None if self.mean is None else self.mean - self.row.published.value
+
+    @property
+    def within_ci(self) -> bool | None:
+        if self.low is None or self.high is None:
+            return None
+        return self.low <= self.row.published.value <= self.high
+
+
+# ---------------------------------------------------------------- reading tables
+
+
+def find_table(name: str) -> Path:
+    """A path, or a table name looked up in spider/published and bird/published."""
+    path = Path(name)
+    if path.is_file():
+        return path
+    home = harness_home()
+    stem = path.name.removesuffix(".toml")
+    hits = [home / d / f"{stem}.toml" for d in TABLE_DIRS if (home / d / f"{stem}.toml").is_file()]
+    if len(hits) == 1:
+        return hits[0]
+    known = sorted(p.stem for d in TABLE_DIRS for p in (home / d).glob("*.toml"))
+    raise ConfigError(f"no published table {name!r}; known: {', '.join(known) or 'none'}")
+
+
+def _merge(defaults: dict[str, Any], row: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {k: dict(v) for k, v in defaults.items()}
+    for section, table in row.items():
+        out.setdefault(section, {}).update(table)
+    return out
+
+
+def load_table(name: str | Path) -> Table:
+    path = find_table(str(name))
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    defaults = data.get("defaults", {})
+    rows = []
+    seen: set[str] = set()
+    for i, raw in enumerate(data.get("rows", [])):
+        where = f"{path}: rows[{i}]"
+        row_id = str(raw.get("id", ""))
+        if not row_id or row_id in seen:
+            raise ConfigError(f"{where}: every row needs a unique id")
+        seen.add(row_id)
+        pub = raw.get("published")
+        if not isinstance(pub, dict) or "value" not in pub:
+            raise ConfigError(f"{where}: [rows.published] value is required")
+        config = {k: v for k, v in raw.items() if isinstance(v, dict) and k != "published"}
+        rows.append(
+            Row(
+                id=row_id,
+                label=str(raw.get("label", row_id)),
+                config=_merge(defaults, config),
+                published=Published(
+                    value=float(pub["value"]),
+                    low=_opt_float(pub.get("low")),
+                    high=_opt_float(pub.get("high")),
+                    n=int(pub["n"]) if "n" in pub else None,
+                ),
+                notes=str(raw.get("notes", "")),
+            )
+        )
+    if not rows:
+        raise ConfigError(f"{path}: no [[rows]]")
+    return Table(
+        path=path,
+        id=str(data.get("id", path.stem)),
+        title=str(data.get("title", path.stem)),
+        metric=str(data.get("metric", "ex")),
+        source=dict(data.get("source", {})),
+        rows=rows,
+        notes=str(data.get("notes", "")),
+    )
+
+
+def _opt_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+# ---------------------------------------------------------------- planning
+
+
+def _resolve_adapters(config: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], str]:
+    """`env:VAR` adapter entries name an environment variable holding the adapter's path
+    (for adapters a source trained but did not publish); returns the config with them
+    filled in, and a problem line for each one missing."""
+    model = dict(config.get("model", {}))
+    adapters, problems = [], []
+    for entry in model.get("adapters", []):
+        if entry.startswith(ENV_PREFIX):
+            var = entry[len(ENV_PREFIX) :]
+            value = os.environ.get(var)
+            if not value:
+                problems.append(f"adapter not given: set {var} to the adapter's path")
+                adapters.append(entry)
+                continue
+            entry = value
+        adapters.append(entry)
+    if adapters:
+        model["adapters"] = adapters
+    return {**config, "model": model}, "; ".join(problems)
+
+
+# benchmark/split -> the `harness prepare` asset that holds its data
+_ASSETS = {
+    ("spider", "dev"): "spider",
+    ("bird", "dev"): "bird-dev",
+    ("bird", "mini_dev"): "bird-minidev",
+}
+
+
+def _with_data_dir(config: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Point the row at the prepared data (`harness prepare`'s folder) unless it names one."""
+    bench = dict(config.get("benchmark", {}))
+    asset = _ASSETS.get((bench.get("name", "spider"), bench.get("split", "dev")))
+    if asset is None or bench.get("data_dir"):
+        return config
+    from harness.manifest import get_asset
+
+    bench["data_dir"] = str(get_asset(asset).dest())
+    return {**config, "benchmark": bench}
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def config_toml(config: dict[str, dict[str, Any]]) -> str:
+    """The run config as a `harness bench --config` file (flat tables, sorted keys)."""
+    lines = []
+    for section in ("model", "benchmark", "prompt", "decoding", "run"):
+        table = config.get(section)
+        if not table:
+            continue
+        lines.append(f"[{section}]")
+        lines += [f"{key} = {_toml_value(table[key])}" for key in sorted(table)]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def plan(
+    table: Table, only: list[str] | None = None, runs_dir: Path | None = None
+) -> list[Planned]:
+    runs_dir = Path(runs_dir or "runs/reproduce") / table.id
+    rows = table.rows
+    if only:
+        unknown = sorted(set(only) - {r.id for r in rows})
+        if unknown:
+            raise ConfigError(
+                f"{table.path}: no row {', '.join(unknown)}; rows: {', '.join(r.id for r in rows)}"
+            )
+        rows = [r for r in rows if r.id in only]
+    planned = []
+    for row in rows:
+        config, problem = _resolve_adapters(_with_data_dir(row.config))
+        run_dir = runs_dir / row.id
+        config_path = run_dir / "reproduce-config.toml"
+        command = ["harness", "bench", "--config", str(config_path), "--out", str(run_dir)]
+        planned.append(Planned(row, run_dir, config_path, command, config_toml(config), problem))
+    return planned
+
+
+def render_plan(table: Table, planned: list[Planned]) -> str:
+    """What --dry-run prints: per row, the config file it would write and the command."""
+    out = [f"# {table.title} ({table.path})", ""]
+    for p in planned:
+        out.append(f"## {p.row.id}: {p.row.label}")
+        if p.problem:
+            out.append(f"# cannot run yet: {p.problem}")
+        out.append(f"cat > {shlex.quote(str(p.config_path))} <<'EOF'")
+        out.append(p.config_text.rstrip("\n"))
+        out.append("EOF")
+        out.append(p.shell())
+        out.append("")
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------- running
+
+
+BenchFn = Callable[[Any, Path, Any], tuple[Any, dict[str, Any]]]
+
+
+def _default_bench() -> BenchFn:
+    # Imported only for a real run: generation pulls in the backends.
+    from harness.generation import bench
+
+    def run(cfg: Any, out_dir: Path, score_options: Any) -> tuple[Any, dict[str, Any]]:
+        return bench(cfg, out_dir, score_options)
+
+    return run
+
+
+def _run_config(config_text: str) -> Any:
+    from harness.config import RunConfig, apply, validate
+
+    cfg = RunConfig()
+    apply(cfg, tomllib.loads(config_text), "published table row")
+    validate(cfg)
+    return cfg
+
+
+def outcome_from_summary(row: Row, run_dir: Path, summary: dict[str, Any], metric: str) -> Outcome:
+    m = summary.get("metrics", {}).get(metric)
+    if not m:
+        return Outcome(row, run_dir, error=f"the scorer reported no {metric!r} metric")
+    excluded = summary.get("excluded", {}).get("reasons", {}) or {}
+    return Outcome(
+        row,
+        run_dir,
+        mean=m.get("mean"),
+        low=m.get("low"),
+        high=m.get("high"),
+        n=m.get("n", summary.get("n")),
+        n_total=summary.get("n_total"),
+        excluded={k: int(v) for k, v in excluded.items() if v},
+    )
+
+
+def reproduce(
+    name: str | Path,
+    only: list[str] | None = None,
+    runs_dir: Path | None = None,
+    score_options: Any = None,
+    bench_fn: BenchFn | None = None,
+    say: Callable[[str], None] = print,
+) -> tuple[list[Outcome], Path]:
+    """Run each (selected) row, write REPRODUCED.md and reproduced.json; returns the
+    outcomes and the markdown's path. A row that cannot run is reported, not fatal."""
+    table = load_table(name)
+    planned = plan(table, only, runs_dir)
+    if score_options is None:
+        from harness.scoring.scorer import ScoreOptions
+
+        score_options = ScoreOptions()
+    run = bench_fn or _default_bench()
+    outcomes = []
+    for p in planned:
+        say(f"== {table.id}/{p.row.id}: {p.row.label}")
+        if p.problem:
+            outcomes.append(Outcome(p.row, p.run_dir, error=p.problem))
+            continue
+        try:
+            cfg = _run_config(p.config_text)
+            write_atomic(p.config_path, p.config_text)
+            _, summary = run(cfg, p.run_dir, score_options)
+            outcomes.append(outcome_from_summary(p.row, p.run_dir, summary, table.metric))
+        except HarnessError as exc:
+            outcomes.append(Outcome(p.row, p.run_dir, error=str(exc)))
+        say(f"   {describe_outcome(outcomes[-1])}")
+    out_dir = Path(runs_dir or "runs/reproduce") / table.id
+    md_path = out_dir / "REPRODUCED.md"
+    write_atomic(md_path, render_markdown(table, outcomes))
+    write_json(out_dir / "reproduced.json", [outcome_json(o) for o in outcomes])
+    return outcomes, md_path
+
+
+def outcome_json(o: Outcome) -> dict[str, Any]:
+    return {
+        "row": o.row.id,
+        "run_dir": str(o.run_dir),
+        "published": vars(o.row.published),
+        "reproduced": {"mean": o.mean, "low": o.low, "high": o.high, "n": o.n},
+        "n_total": o.n_total,
+        "excluded": o.excluded,
+        "delta": o.delta,
+        "published_within_reproduced_ci": o.within_ci,
+        "error": o.error or None,
+    }
+
+
+# ---------------------------------------------------------------- the markdown table
+
+
+def _fmt_ci(mean: float | None, low: float | None, high: float | None) -> str:
+    if mean is None:
+        return "—"
+    if low is None or high is None:
+        return f"{mean:.3f}"
+    return f"{mean:.3f} [{low:.3f}, {high:.3f}]"
+
+
+def describe_outcome(o: Outcome) -> str:
+    if o.error:
+        return f"not reproduced: {o.error}"
+    return (
+        f"{o.mean:.3f} [{o.low:.3f}, {o.high:.3f}] on n={o.n}; published "
+        f"{o.row.published.value:.3f}; Δ {o.delta:+.3f}"
+    )
+
+
+def render_markdown(table: Table, outcomes: list[Outcome]) -> str:
+    metric = table.metric.upper()
+    src = table.source
+    lines = [f"## {table.title}", ""]
+    if src:
+        cite = src.get("name", "")
+        if src.get("url"):
+            cite = f"[{cite or src['url']}]({src['url']})"
+        lines += [f"Source: {cite}" + (f" ({src['commit']})" if src.get("commit") else ""), ""]
+    lines += [
+        f"| row | model | published {metric} [95% CI] | reproduced {metric} [95% CI] | Δ "
+        "| published in reproduced CI | n |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    notes = []
+    for o in outcomes:
+        pub = o.row.published
+        model = str(o.row.config.get("model", {}).get("spec", ""))
+        published = _fmt_ci(pub.value, pub.low, pub.high)
+        if o.error:
+            notes.append(f"- `{o.row.id}`: not reproduced: {o.error}")
+            lines.append(f"| {o.row.label} | `{model}` | {published} | not run | — | — | — |")
+            continue
+        inside = "yes" if o.within_ci else "no"
+        n = f"{o.n}"
+        if pub.n is not None and o.n != pub.n:
+            n += f" (published: {pub.n})"
+            reasons = ", ".join(f"{k} {v}" for k, v in sorted(o.excluded.items()))
+            notes.append(
+                f"- `{o.row.id}`: reproduced on {o.n} examples, the published number on "
+                f"{pub.n}"
+                + (f" (excluded: {reasons})" if reasons else "")
+                + "; the two are not directly comparable."
+            )
+        lines.append(
+            f"| {o.row.label} | `{model}` | {published} | {_fmt_ci(o.mean, o.low, o.high)} "
+            f"| {o.delta:+.3f} | {inside} | {n} |"
+        )
+    if notes:
+        lines += ["", *notes]
+    if table.notes:
+        lines += ["", table.notes.strip()]
+    return "\n".join(lines) + "\n"

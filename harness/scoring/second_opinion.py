@@ -1,0 +1,93 @@
+"""`harness score --evaluator official|both`: the official Spider evaluator beside ours.
+
+The official evaluator prints only aggregate tables, so it is compared with the native
+summary level by level (count, EX, EM as printed, to 3 decimals); every difference is
+listed. Only Spider-format benchmarks can be sent to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tabulate import tabulate
+
+from harness.errors import ConfigError, HarnessError, MissingDatabaseError
+from harness.io import write_json
+from harness.scoring.official_bridge import (
+    LEVELS,
+    Disagreement,
+    OfficialResult,
+    compare,
+    find_evaluator,
+    run_official,
+)
+from harness.scoring.scorer import ScoreOptions, load_for_scoring, score_benchmark
+
+EVALUATORS = ("native", "official", "both")
+
+
+class ScorersDisagree(HarnessError):
+    """`--evaluator both` found a metric on which the two scorers differ."""
+
+
+@dataclass
+class ScoreReport:
+    summary: dict[str, Any] | None  # native summary.json (None for --evaluator official)
+    official: OfficialResult | None = None
+    disagreements: list[Disagreement] = field(default_factory=list)
+
+
+def render_official(result: OfficialResult) -> str:
+    table = [["count", *[result.counts.get(level, 0) for level in LEVELS]]]
+    if result.ex is not None:
+        table.append(["EX", *[f"{result.ex.get(level, 0):.3f}" for level in LEVELS]])
+    if result.em is not None:
+        table.append(["EM", *[f"{result.em.get(level, 0):.3f}" for level in LEVELS]])
+    text = tabulate(table, headers=["official", *LEVELS], tablefmt="github", disable_numparse=True)
+    return text + f"\n\nofficial evaluator (test-suite-sql-eval {result.commit[:7] or '?'})"
+
+
+def score_with(
+    evaluator: str,
+    bench: str,
+    data_dir: Path | None,
+    split: str,
+    pred_path: Path,
+    out_dir: Path,
+    db_dir: Path | None,
+    options: ScoreOptions,
+    evaluator_dir: Path | None = None,
+) -> ScoreReport:
+    if evaluator not in EVALUATORS:
+        raise ConfigError(f"--evaluator must be one of {', '.join(EVALUATORS)}")
+    data, preds = load_for_scoring(bench, data_dir, split, pred_path, db_dir)
+    if evaluator == "native":
+        return ScoreReport(score_benchmark(data, preds, out_dir, options, Path(pred_path)))
+    if data.name not in ("spider", "fixture"):
+        raise ConfigError(f"the official Spider evaluator cannot score {data.name!r}")
+    official_dir = evaluator_dir or find_evaluator()
+    summary = None
+    if evaluator == "both":
+        summary = score_benchmark(data, preds, out_dir, options, Path(pred_path))
+    elif data.missing_db_ids and not options.allow_missing_db:
+        n = sum(1 for e in data.examples if e.db_id in set(data.missing_db_ids))
+        raise MissingDatabaseError(data.missing_db_ids, n, "the data directory")
+    outage = set(preds.outage_ids)
+    ids = [e.id for e in data.examples if e.db_paths and e.id not in outage]
+    result = run_official(
+        data, preds.sql, official_dir, keep_distinct=options.keep_distinct,
+        plug_value=options.plug_value, etype="all" if options.em else "exec", only_ids=ids,
+    )  # fmt: skip
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_json(out_dir / "official.json", result.as_dict())
+    report = ScoreReport(summary, result)
+    if summary is not None:
+        report.disagreements = compare(summary, result)
+        summary["official"] = {
+            **result.as_dict(),
+            "disagreements": [d.describe() for d in report.disagreements],
+        }
+        write_json(out_dir / "summary.json", summary)
+    return report
