@@ -9,10 +9,12 @@ configuration is refused. A finished file is rewritten (atomically) in split ord
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import json
 import os
 import time
+import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -47,7 +49,7 @@ from harness.backends.base import (
 from harness.backends.routing import RouteDecision, Router
 from harness.benchmarks.base import BenchmarkData, load_benchmark
 from harness.config import RunConfig
-from harness.errors import ConfigError, HarnessError, PredictionsError
+from harness.errors import HarnessError, PredictionsError
 from harness.io import dumps, write_atomic, write_jsonl
 from harness.prompting import fewshot
 from harness.prompting.extract import extract_sql
@@ -199,7 +201,7 @@ def resolve_tables(
         "dtype": cfg.model.dtype if kind in ("hf", "vllm") else None,
         "adapters": [
             {
-                "path": str(a.path),
+                "path": a.source or str(a.path),
                 "weight": 1.0 if a.weight is None else a.weight,
                 "sha256": a.sha256,
             }
@@ -239,7 +241,7 @@ def resolve_tables(
         "decoding": asdict(cfg.decoding),
         "run": {k: v for k, v in asdict(cfg.run).items() if k not in ("cache",)},
     }
-    return _drop_none(tables)
+    return {k: v for k, v in _drop_none(tables).items() if v}
 
 
 def _template_mode(backend: Backend) -> str:
@@ -277,8 +279,6 @@ def check_same_config(
 
 
 def _read_config(path: Path) -> dict[str, Any] | None:
-    import tomllib
-
     if not path.is_file():
         return None
     try:
@@ -357,6 +357,11 @@ class RateColumn(ProgressColumn):
     def render(self, task: Task) -> Text:
         speed = task.finished_speed or task.speed
         return Text(f"{speed:.2f} rows/s" if speed else "-- rows/s", style="progress.data.speed")
+
+
+def _short(kind: str, target: str, width: int = 32) -> str:
+    name = f"{kind}:{Path(target).name if '/' in target and Path(target).exists() else target}"
+    return name if len(name) <= width else name[: width - 1] + "…"
 
 
 def make_progress(enabled: bool) -> Progress:
@@ -512,7 +517,7 @@ def _run_pending(
     requests: list[Request] = []
     routes: list[RouteDecision | None] = []
     with make_progress(progress) as bar:
-        task = bar.add_task("prompts", total=len(pending))
+        task = bar.add_task("prepare", total=len(pending))
         for ex in pending:
             decision = (
                 router.classify(bench.name, builder.example_schema(ex))
@@ -535,7 +540,9 @@ def _run_pending(
     appender = _Appender(pred_path)
     try:
         with make_progress(progress) as bar:
-            task = bar.add_task(f"generate {backend.kind}:{backend.target}", total=len(requests))
+            task = bar.add_task(
+                f"generate {_short(backend.kind, backend.target)}", total=len(requests)
+            )
             for i, completion in backend.generate(requests, decoding):
                 appender.write(make_row(pending[i], completion, routes[i]))
                 result.n_new += 1
@@ -553,11 +560,8 @@ def bench(
     from harness.scoring.scorer import score_files
 
     if cfg.run.limit:
-        # The scorer judges whole splits: a subset would be reported as missing predictions.
-        raise ConfigError(
-            "harness bench scores a whole split; drop --limit (use `harness generate --limit N` "
-            "for a quick look at the predictions)"
-        )
+        # The scorer then judges the same first N examples and marks the score partial.
+        score_options = dataclasses.replace(score_options, limit=cfg.run.limit)
     result = generate(cfg, out_dir, progress=progress)
     b = cfg.benchmark
     summary = score_files(

@@ -22,7 +22,7 @@ IDENTITY_VERSION = 1
 EVALUATION_GROUPS = ("benchmark", "data", "scorer", "decoding")
 SUBJECT_GROUPS = ("model", "prompt")
 
-_MODEL_KEYS = ("spec", "backend", "revision", "route")
+_MODEL_KEYS = ("spec", "backend", "revision", "route_sha256", "route_adapters")
 _PROMPT_KEYS = ("schema", "shots", "template_sha256")
 
 

@@ -74,7 +74,8 @@ def _read_lines(path: Path, lines: list[str], examples: list[Example]) -> Predic
     # A blank line is an empty prediction (scored wrong), not a separator; text after a
     # TAB is metadata (the official gold format's db_id), not part of the query.
     return PredictionSet(
-        sql={e.id: prediction_text(line) for e, line in zip(examples, lines, strict=True)}, fmt="official-lines"
+        sql={e.id: prediction_text(line) for e, line in zip(examples, lines, strict=True)},
+        fmt="official-lines",
     )
 
 

@@ -45,6 +45,13 @@ class Prediction(TypedDict, total=False):
     tokens_in: int
     tokens_out: int
     error: str | None
+    # A provider failure that survived the retries: not a model error, never scored.
+    outage: bool
+    cost_usd: float | None
+    cached: bool  # served from the response cache (latency and cost are the original's)
+    route: str  # with --route: the adapter this example was sent to, and why
+    route_reason: str
+    route_confidence: float
 
 
 class Row(TypedDict, total=False):

@@ -133,7 +133,7 @@ def write_spider_dir(root: Path, repeat: int = 1) -> Path:
 
 
 @functools.cache
-def spider_dir(repeat: int = 1) -> Path:
+def tiny_spider_dir(repeat: int = 1) -> Path:
     return write_spider_dir(_tmp_root() / f"spider-{repeat}", repeat)
 
 

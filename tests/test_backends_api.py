@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest_models import spider_dir
+from conftest_models import tiny_spider_dir
 from loopback_api import LoopbackAPI, answer_for
 
 from harness.backends.base import BackendError, BackendOptions, Decoding, Request, load_backend
@@ -125,7 +125,7 @@ def _cfg(api: LoopbackAPI, cache: Path, **extra):
     overrides = {
         "model.spec": MODELS[api.wire],
         "model.base_url": api.base_url,
-        "benchmark.data_dir": str(spider_dir()),
+        "benchmark.data_dir": str(tiny_spider_dir()),
         "run.max_retries": 1,
         "run.retry_base_s": 0.01,
         "run.timeout_s": 0.3,

@@ -11,7 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("peft")
 
-from conftest_models import TinyModel, spider_dir, tiny_model  # noqa: E402
+from conftest_models import TinyModel, tiny_model, tiny_spider_dir  # noqa: E402
 
 from harness.backends.adapters import parse_adapter, parse_adapters  # noqa: E402
 from harness.backends.base import BackendOptions, Decoding, Request, load_backend  # noqa: E402
@@ -118,7 +118,7 @@ def test_weighted_composition_is_the_weighted_sum_of_deltas(tiny: TinyModel) -> 
 def _run(tmp: Path, name: str, **overrides) -> dict[str, dict]:
     base = {
         "model.spec": f"hf:{tiny_model().path}",
-        "benchmark.data_dir": str(spider_dir()),
+        "benchmark.data_dir": str(tiny_spider_dir()),
         "decoding.max_new_tokens": 10,
         "decoding.batch_size": 4,
         "run.cache": False,
@@ -138,7 +138,7 @@ def test_routing_sends_each_example_to_its_adapter_and_records_it(
     protos = tmp_path / "protos"
     protos.mkdir()
     for db in ("shop", "school"):
-        src = spider_dir() / "database" / db / f"{db}.sqlite"
+        src = tiny_spider_dir() / "database" / db / f"{db}.sqlite"
         (protos / f"{db}.sqlite").write_bytes(src.read_bytes())
     routes = tmp_path / "ROUTES.toml"
     routes.write_text(

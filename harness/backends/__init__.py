@@ -1,0 +1,1 @@
+"""Ways of getting completions (one module per backend), behind `base.Backend`."""

@@ -88,6 +88,8 @@ class ApiBackend(Backend):
         self.client = self.make_client(key, options)
         self._rng = random.Random(0)
         self._rng_lock = threading.Lock()
+        # Set when the consumer stops (error, Ctrl-C): in-flight workers skip their retries.
+        self._stop = threading.Event()
 
     @abstractmethod
     def make_client(self, api_key: str, options: BackendOptions) -> Any:
@@ -123,6 +125,8 @@ class ApiBackend(Backend):
         attempts = self.options.max_retries + 1
         last: BaseException | None = None
         for attempt in range(attempts):
+            if self._stop.is_set():
+                return Completion(error="interrupted", outage=True)
             start = time.perf_counter()
             try:
                 text, tokens_in, tokens_out = self.read(self.call(request, decoding))
@@ -141,7 +145,7 @@ class ApiBackend(Backend):
                     )
                 last = exc
                 if attempt + 1 < attempts:
-                    time.sleep(self._backoff(attempt, exc))
+                    self._stop.wait(self._backoff(attempt, exc))
                 continue
             return Completion(
                 text=text,
@@ -162,6 +166,7 @@ class ApiBackend(Backend):
         )
         pending: dict[Future[Completion], int] = {}
         todo = iter(range(len(requests)))
+        self._stop.clear()
         try:
             while True:
                 while len(pending) < self.options.concurrency:
@@ -175,6 +180,7 @@ class ApiBackend(Backend):
                 for future in done:
                     yield pending.pop(future), future.result()
         finally:
+            self._stop.set()
             pool.shutdown(wait=False, cancel_futures=True)
 
 

@@ -46,7 +46,7 @@ class VLLMBackend(Backend):
             tensor_parallel_size=options.tensor_parallel_size,
             enable_lora=bool(adapters),
             max_loras=max(1, len(adapters)),
-            max_lora_rank=max([_lora_rank(a.path) for a in adapters], default=16),
+            max_lora_rank=_allowed_rank(max([_lora_rank(a.path) for a in adapters], default=16)),
         )
         self.tokenizer = self.llm.get_tokenizer()
         try:
@@ -106,6 +106,14 @@ class VLLMBackend(Backend):
                         latency_s=round(share, 5),
                     ),
                 )
+
+
+# vLLM accepts only these max_lora_rank values (its LoRAConfig's MaxLoRARanks).
+_VLLM_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)
+
+
+def _allowed_rank(rank: int) -> int:
+    return next((r for r in _VLLM_RANKS if r >= rank), rank)
 
 
 def _lora_rank(path: Path) -> int:

@@ -30,6 +30,21 @@ class BenchmarkData:
     data_files: list[Path] = field(default_factory=list)
     missing_db_ids: list[str] = field(default_factory=list)
     test_suite: bool = False
+    # Examples in the whole split when `examples` was cut to its first N (--limit).
+    n_split: int | None = None
+
+    def limited(self, limit: int | None) -> BenchmarkData:
+        """The split's first `limit` examples (what `--limit N` generates and scores)."""
+        if not limit or limit >= len(self.examples):
+            return self
+        kept = self.examples[:limit]
+        db_ids = {e.db_id for e in kept}
+        return BenchmarkData(
+            name=self.name, split=self.split, examples=kept, tables=self.tables,
+            data_files=self.data_files,
+            missing_db_ids=[d for d in self.missing_db_ids if d in db_ids],
+            test_suite=self.test_suite, n_split=self.n_split or len(self.examples),
+        )  # fmt: skip
 
 
 Loader = Callable[..., BenchmarkData]

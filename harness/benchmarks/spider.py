@@ -80,6 +80,13 @@ def load_tables(path: Path) -> dict[str, dict[str, Any]]:
     return tables
 
 
+def _prepared_dir() -> Path:
+    """Where `harness prepare spider` puts the data (spider/data or $HARNESS_DATA_DIR)."""
+    from harness.manifest import get_asset
+
+    return get_asset("spider").dest()
+
+
 def load_spider(
     data_dir: Path | None = None,
     split: str = "dev",
@@ -94,7 +101,7 @@ def load_spider(
     are then empty); ids are always the 0-based position in the split or gold file.
     """
     if data_dir is None and (gold_path is None or db_dir is None):
-        raise DataError(f"no Spider data directory given ({PREPARE_HINT})")
+        data_dir = _prepared_dir()
     data_dir = Path(data_dir) if data_dir is not None else None
     if data_dir is not None and not data_dir.is_dir():
         raise DataError(f"{data_dir}: Spider data directory not found ({PREPARE_HINT})")

@@ -123,6 +123,7 @@ def score_options_from(kwargs: dict[str, Any]) -> Any:
         jobs=kwargs["jobs"],
         allow_missing_db=kwargs["allow_missing_db"],
         no_cache=kwargs["no_cache"],
+        limit=kwargs.get("limit"),
         cache_dir=kwargs["cache_dir"],
         seed=kwargs["seed"],
         resamples=kwargs["resamples"],

@@ -43,6 +43,12 @@ from harness.commands._options import benchmark_options, score_options_from, sco
     help="Official evaluator checkout (default: where `harness prepare "
     "official-evaluator` put it).",
 )
+@click.option(
+    "--limit",
+    type=int,
+    default=None,
+    help="Score only the split's first N examples (recorded as a partial score).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json instead of the table.")
 def command(bench: str, data_dir: Path | None, split: str, db_dir: Path | None,
             pred_path: Path, out_dir: Path, evaluator: str, official_dir: Path | None,

@@ -1,0 +1,1 @@
+"""Prompt text: schema representations, templates, few-shot selection, SQL extraction."""

@@ -48,6 +48,7 @@ class ScoreOptions:
     # timeout_s, so the ceiling does not depend on the grader's hardware.
     bird_timeout_factor: float = 10.0
     bird_timeout_floor_s: float = 5.0
+    limit: int | None = None  # score only the split's first N examples (a partial score)
 
     def __post_init__(self) -> None:
         if self.timeout_s <= 0:
@@ -56,6 +57,8 @@ class ScoreOptions:
             raise ConfigError(f"--jobs must be >= 0, got {self.jobs}")
         if self.resamples < 1:
             raise ConfigError(f"resamples must be >= 1, got {self.resamples}")
+        if self.limit is not None and self.limit < 1:
+            raise ConfigError(f"--limit must be >= 1, got {self.limit}")
 
 
 def family_of(bench: BenchmarkData) -> Family:
@@ -156,6 +159,8 @@ def score_benchmark(
         for index, row in progress_iter(results, total=len(tasks), label="scoring"):
             rows[index] = row
     final_rows = [r for r in rows if r is not None]
+    n_split = bench.n_split or len(bench.examples)
+    n_unrequested = n_split - len(bench.examples)
     for ex, row in zip(to_score, final_rows, strict=True):
         if ex.difficulty and "difficulty" not in row:
             row["difficulty"] = ex.difficulty
@@ -173,14 +178,18 @@ def score_benchmark(
         "split": bench.split,
         "test_suite": bench.test_suite,
         "n": len(final_rows),
-        "n_total": len(bench.examples),
+        "n_total": n_split,
         "excluded": {
-            "count": len(excluded_missing) + len(excluded_outage),
-            "reasons": {"missing_database": len(excluded_missing), "outage": len(excluded_outage)},
+            "count": len(excluded_missing) + len(excluded_outage) + n_unrequested,
+            "reasons": {
+                "missing_database": len(excluded_missing),
+                "outage": len(excluded_outage),
+                "limit": n_unrequested,
+            },
             "db_ids": sorted(missing_db),
             "ids": excluded_missing + excluded_outage,
         },
-        "complete": not excluded_missing and not excluded_outage,
+        "complete": not excluded_missing and not excluded_outage and not n_unrequested,
     }
     summary.update(aggregate(final_rows, family, options.resamples, options.seed))
     summary["bootstrap"] = {
@@ -266,7 +275,9 @@ def load_for_scoring(
     **loader_options: Any,
 ) -> tuple[BenchmarkData, PredictionSet]:
     """The benchmark and its predictions, joined by id (errors name the file and line)."""
+    limit = loader_options.pop("limit", None)
     data = load_benchmark(bench, data_dir=data_dir, split=split, db_dir=db_dir, **loader_options)
+    data = data.limited(limit)
     if bench == "bird":
         from harness.benchmarks.bird import read_bird_predictions
 
@@ -290,5 +301,7 @@ def score_files(
 ) -> dict[str, Any]:
     """Load benchmark + predictions from disk and score them (what `harness score` runs)."""
     options = options or ScoreOptions()
-    data, preds = load_for_scoring(bench, data_dir, split, pred_path, db_dir, **loader_options)
+    data, preds = load_for_scoring(
+        bench, data_dir, split, pred_path, db_dir, limit=options.limit, **loader_options
+    )
     return score_benchmark(data, preds, Path(out_dir), options, predictions_path=Path(pred_path))
