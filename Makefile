@@ -41,14 +41,15 @@ bench: $(CORE_STAMP)
 	  DRY_RUN='$(DRY_RUN)' HARNESS='$(HARNESS)' bash docker/bench.sh
 endif
 
-# The embedded default, offline in seconds: score the committed fixture predictions of a
-# baseline and a candidate, build their leaderboard (markdown, JSON, plot), and gate the
-# candidate against the baseline (paired, question by question).
+# The embedded default, offline in seconds: replay the committed fixture predictions of a
+# baseline and a candidate (the `replay:` backend treats a predictions file as a model),
+# score them, build their leaderboard (markdown, JSON, plot), and gate the candidate
+# against the baseline (paired, question by question).
 fixture-score: $(CORE_STAMP)
 	@for name in baseline candidate; do \
 	  echo "== fixture: $$name"; \
-	  $(HARNESS) score --bench fixture --pred $(FIXTURE_PREDS)/$$name.jsonl \
-	    --out $(RUNS)/fixture-$$name || exit $$?; \
+	  $(HARNESS) bench --model replay:$(FIXTURE_PREDS)/$$name.jsonl --bench fixture \
+	    --out $(RUNS)/fixture-$$name --no-progress || exit $$?; \
 	  echo; \
 	done
 

@@ -246,7 +246,7 @@ class _Converter:
             self.dangling_limit = False
             tail.insert(0, "limit")
         tail = [self._word(tok) for tok in unparsed] + tail
-        self._check_words(tokens[: len(tokens) - len(unparsed)])
+        self._check_words(tokens, len(tokens) - len(unparsed))
         self._scan_aliases(tree, tokens)
         if self.dangling_connector:
             condition = _last_clause(tree)[1]
@@ -361,13 +361,15 @@ class _Converter:
             return
         raise _refuse(f"the official parser cannot read the words from {words[0]!r} on")
 
-    def _check_words(self, tokens: list[Token]) -> None:
+    def _check_words(self, tokens: list[Token], parsed: int) -> None:
         """Refuse what the official word tokenizer + grammar cannot read but sqlglot reads
-        (or silently repairs): visible only in the token stream, not in the tree."""
-        for i in range(len(tokens)):
-            why = _token_rule(tokens, i, self.text) or _glued_words(tokens, i, self.text)
-            if why:
-                raise _refuse(why)
+        (or silently repairs): visible only in the token stream, not in the tree. Only the
+        first ``parsed`` tokens were read; the rest still count as what follows them."""
+        why = _clause_order(tokens[:parsed])
+        for i in range(parsed):
+            why = why or _token_rule(tokens, i, self.text) or _glued_words(tokens, i, self.text)
+        if why:
+            raise _refuse(why)
 
     def _scan_aliases(self, tree: exp.Expression, tokens: list[Token]) -> None:
         """Table aliases are global in the official grammar: every ``X AS Y`` of the whole
@@ -934,6 +936,35 @@ def _last_clause(tree: exp.Expression) -> tuple[str, exp.Expression | None]:
     if on is not None and not isinstance(on, exp.Boolean):
         return "on", on
     return "from", None
+
+
+_CLAUSE_RANK = {
+    TokenType.WHERE: 1,
+    TokenType.GROUP_BY: 2,
+    TokenType.HAVING: 3,
+    TokenType.ORDER_BY: 4,
+    TokenType.LIMIT: 5,
+}
+_QUERY_STARTS = (TokenType.SELECT, TokenType.UNION, TokenType.INTERSECT, TokenType.EXCEPT)
+
+
+def _clause_order(tokens: list[Token]) -> str | None:
+    """The official parser reads WHERE, GROUP BY, HAVING, ORDER BY, LIMIT in that order
+    only; sqlglot accepts them in any order."""
+    ranks = [0]  # per bracket depth: the last clause seen in the current query
+    for tok in tokens:
+        kind = tok.token_type
+        if kind == TokenType.L_PAREN:
+            ranks.append(0)
+        elif kind == TokenType.R_PAREN and len(ranks) > 1:
+            ranks.pop()
+        elif kind in _QUERY_STARTS:
+            ranks[-1] = 0
+        elif kind in _CLAUSE_RANK:
+            if _CLAUSE_RANK[kind] < ranks[-1]:
+                return f"{tok.text} after a later clause"
+            ranks[-1] = _CLAUSE_RANK[kind]
+    return None
 
 
 def _token_rule(tokens: list[Token], i: int, text: str) -> str | None:
