@@ -49,6 +49,8 @@ class BenchmarkConfig:
     split: str = "dev"
     data_dir: str | None = None
     db_dir: str | None = None
+    # BIRD's evidence hints in the prompt (and recorded in the score: it changes results a lot)
+    evidence: bool = True
 
 
 @dataclass

@@ -312,7 +312,9 @@ class PromptBuilder:
             pool_bench = self.bench
         else:
             b = self.cfg.benchmark
-            pool_bench = load_benchmark(b.name, data_dir=b.data_dir, split=source, db_dir=b.db_dir)
+            pool_bench = load_benchmark(
+                b.name, data_dir=b.data_dir, split=source, db_dir=b.db_dir, evidence=b.evidence
+            )
         self.pool = fewshot.pool_from_examples(pool_bench.examples)
         self.pool_tables = pool_bench.tables
 
@@ -462,7 +464,9 @@ def _generate_locked(
         check_same_config(out_dir, old, resolve_tables(cfg, adapters, router, None), resolved=False)
 
     b = cfg.benchmark
-    bench = load_benchmark(b.name, data_dir=b.data_dir, split=b.split, db_dir=b.db_dir)
+    bench = load_benchmark(
+        b.name, data_dir=b.data_dir, split=b.split, db_dir=b.db_dir, evidence=b.evidence
+    )
     examples = bench.examples[: cfg.run.limit] if cfg.run.limit else bench.examples
     rows = read_predictions_file(pred_path)
     answered = {r["id"]: r for r in rows if not r.get("outage")}
@@ -572,5 +576,6 @@ def bench(
         Path(out_dir),
         Path(b.db_dir) if b.db_dir else None,
         score_options,
+        evidence=b.evidence,
     )
     return result, summary

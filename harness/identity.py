@@ -103,6 +103,8 @@ def identity_fields(summary: Mapping[str, Any], config: Mapping[str, Any]) -> di
         "benchmark.name": summary.get("benchmark"),
         "benchmark.split": summary.get("split"),
         "benchmark.test_suite": bool(summary.get("test_suite", False)),
+        # BIRD with or without evidence hints are different measurements.
+        "benchmark.evidence": summary.get("evidence"),
         "data.sha256": data.get("sha256"),
         # The scorer's own version when it records one; otherwise the package version, the
         # conservative choice (a release might change scoring).

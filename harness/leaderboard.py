@@ -256,6 +256,7 @@ def make_entry(run: Run, allow_outages: bool, allow_partial: bool) -> dict[str, 
         "run": run.path.resolve().name,
         "tier": _tier(config),
         "params": _params(config),
+        "evidence": summary.get("evidence"),
         "model": {k: model.get(k) for k in ("name", "spec", "backend", "revision")},
         "identity": identity.as_dict(),
         "provenance": provenance.as_dict(),
@@ -390,7 +391,10 @@ def table_markdown(table: Mapping[str, Any]) -> str:
     levels = _levels(entries)
     show_speed = any(e["tokens_per_s"] is not None for e in entries)
     show_cost = any(e["cost_per_1k_usd"] is not None for e in entries)
+    # BIRD: with or without the evidence hints is part of what was measured.
+    show_evidence = any(e.get("evidence") is not None for e in entries)
     headers = ["rank", "config", "tier", "params"]
+    headers += ["evidence"] if show_evidence else []
     headers += [f"{METRIC_LABELS[m]} [95% CI]" for m in metrics]
     headers += [f"EX {level}" for level in levels]
     headers += ["n"]
@@ -400,6 +404,8 @@ def table_markdown(table: Mapping[str, Any]) -> str:
     for e in entries:
         name = e["config"] + ("" if e["citable"] else f" {NOT_CITABLE_MARK}")
         row = [e["rank"], name, e["tier"], format_params(e["params"])]
+        if show_evidence:
+            row += [{True: "yes", False: "no"}.get(e.get("evidence"), "—")]
         row += [_ci_cell(e["metrics"].get(m)) for m in metrics]
         row += [_pct((e["by_level"].get(lv, {}).get("ex") or {}).get("mean")) for lv in levels]
         row += [str(e["n"]) if e["n"] == e["n_total"] else f"{e['n']} of {e['n_total']}"]
@@ -410,6 +416,8 @@ def table_markdown(table: Mapping[str, Any]) -> str:
         body.append(row)
     # Numbers right-aligned so the decimal points line up; names left.
     align = ["right", "left", "left"] + ["right"] * (len(headers) - 3)
+    if show_evidence:
+        align[4] = "left"
     text = tabulate(body, headers=headers, tablefmt="github", disable_numparse=True, colalign=align)
     return text + "\n\n" + _footer(table)
 

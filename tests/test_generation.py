@@ -161,7 +161,12 @@ def test_written_config_has_contract_keys_and_no_secrets(tmp_path: Path, monkeyp
     config = tomllib.loads((run / "config.toml").read_text())
     assert config["model"]["backend"] == "replay" and config["model"]["tier"] == "open"
     assert config["model"]["revision"]  # the replayed file's sha256
-    assert config["benchmark"] == {"name": "spider", "split": "dev", "data_dir": str(data)}
+    assert config["benchmark"] == {
+        "name": "spider",
+        "split": "dev",
+        "data_dir": str(data),
+        "evidence": True,
+    }
     assert set(config["decoding"]) >= {"max_new_tokens", "temperature", "seed", "batch_size"}
     from harness.generation import resolve_tables
 
