@@ -28,20 +28,13 @@ from harness.identity import (
     run_provenance,
 )
 from harness.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, DEFAULT_SEED, bootstrap_ci
+from harness.summary import METRIC_LABELS
 
 SCHEMA_VERSION = 1
 # Per-question metrics, in column order. The 0/1 ones are correctness; BIRD's Soft-F1 and
 # R-VES are per-question scores in [0, 1] (R-VES can exceed 1).
 BINARY_METRICS = ("ex", "ts", "em", "ex_strict")
 METRICS = (*BINARY_METRICS, "soft_f1", "r_ves")
-METRIC_LABELS = {
-    "ex": "EX",
-    "ts": "TS",
-    "em": "EM",
-    "ex_strict": "EX strict",
-    "soft_f1": "Soft-F1",
-    "r_ves": "R-VES",
-}
 # Official level orders (Spider hardness, BIRD difficulty); anything else follows, sorted.
 LEVEL_ORDER = ("easy", "medium", "hard", "extra", "simple", "moderate", "challenging")
 MD_NAME = "LEADERBOARD.md"

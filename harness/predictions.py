@@ -97,13 +97,7 @@ def _read_jsonl(path: Path, lines: list[str]) -> PredictionSet:
         if "id" not in obj:
             raise PredictionsError(f"{path}:{lineno}: missing field 'id'")
         pid = str(obj["id"])
-        sql = obj.get("sql", obj.get("pred", obj.get("prediction")))
-        if obj.get("outage"):
-            sql = ""
-        elif sql is None:
-            raise PredictionsError(f"{path}:{lineno}: missing field 'sql' (id {pid})")
-        elif not isinstance(sql, str):
-            raise PredictionsError(f"{path}:{lineno}: field 'sql' must be a string (id {pid})")
+        sql = "" if obj.get("outage") else line_sql(obj, path, lineno, pid)
         if pid in seen_line:
             raise PredictionsError(
                 f"{path}:{lineno}: duplicate id {pid!r} (first on line {seen_line[pid]})"
@@ -113,14 +107,28 @@ def _read_jsonl(path: Path, lines: list[str]) -> PredictionSet:
             preds.outage_ids.append(pid)
             continue
         preds.sql[pid] = sql
-        meta = {
-            k: obj[k]
-            for k in ("latency_s", "tokens_in", "tokens_out", "cost_usd", "route")
-            if obj.get(k) is not None
-        }
+        meta = line_meta(obj)
         if meta:
             preds.meta[pid] = meta
     return preds
+
+
+def line_sql(obj: dict, path: Path, lineno: int, pid: str) -> str:
+    """The predicted SQL of one JSONL object (field "sql"; "pred"/"prediction" also read)."""
+    sql = obj.get("sql", obj.get("pred", obj.get("prediction")))
+    if sql is None:
+        raise PredictionsError(f"{path}:{lineno}: missing field 'sql' (id {pid})")
+    if not isinstance(sql, str):
+        raise PredictionsError(f"{path}:{lineno}: field 'sql' must be a string (id {pid})")
+    return sql
+
+
+META_FIELDS = ("latency_s", "tokens_in", "tokens_out", "cost_usd", "route")
+
+
+def line_meta(obj: dict) -> dict[str, object]:
+    """The generation figures a predictions.jsonl line carries (for cost and throughput)."""
+    return {k: obj[k] for k in META_FIELDS if obj.get(k) is not None}
 
 
 def _check_ids(path: Path, preds: PredictionSet, examples: list[Example]) -> None:

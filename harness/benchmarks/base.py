@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import importlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ConfigError
+from harness.errors import ConfigError, DataError
 from harness.records import Example
 
 
@@ -73,3 +74,15 @@ def load_benchmark(name: str, **options: Any) -> BenchmarkData:
     """Load benchmark `name`; options are the loader's keyword arguments
     (data_dir, split, db_dir, ...)."""
     return get_loader(name)(**options)
+
+
+def read_json(path: Path, hint: str) -> Any:
+    """A benchmark's JSON file; a missing or malformed one is a DataError naming it (and
+    the line), with `hint` saying how to get the data."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except FileNotFoundError:
+        raise DataError(f"{path}: not found ({hint})") from None
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None

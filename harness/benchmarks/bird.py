@@ -18,9 +18,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.benchmarks.base import BenchmarkData
+from harness.benchmarks.base import BenchmarkData, read_json
 from harness.errors import DataError, PredictionsError
-from harness.predictions import PredictionSet
+from harness.predictions import PredictionSet, line_meta, line_sql
 from harness.records import Example
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -56,13 +56,7 @@ def _hint(split: str) -> str:
 
 
 def _read_json(path: Path, split: str) -> Any:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
-    except FileNotFoundError:
-        raise DataError(f"{path}: not found ({_hint(split)})") from None
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+    return read_json(path, _hint(split))
 
 
 def database_root(data_dir: Path, db_dir: Path | None) -> Path:
@@ -325,17 +319,8 @@ def _read_jsonl(path: Path, text: str, bench: BenchmarkData) -> PredictionSet:
         if obj.get("outage"):
             preds.outage_ids.append(target)
             continue
-        sql = obj.get("sql")
-        if sql is None:
-            raise PredictionsError(f"{path}:{lineno}: missing field 'sql' (id {key})")
-        if not isinstance(sql, str):
-            raise PredictionsError(f"{path}:{lineno}: field 'sql' must be a string (id {key})")
-        preds.sql[target] = sql
-        meta = {
-            k: obj[k]
-            for k in ("latency_s", "tokens_in", "tokens_out", "cost_usd", "route")
-            if obj.get(k) is not None
-        }
+        preds.sql[target] = line_sql(obj, path, lineno, key)
+        meta = line_meta(obj)
         if meta:
             preds.meta[target] = meta
     # A duplicated question left with fewer lines than copies: the copies are identical

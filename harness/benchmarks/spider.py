@@ -6,11 +6,10 @@ variants; a query then counts as correct only if it matches gold on every varian
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from harness.benchmarks.base import BenchmarkData
+from harness.benchmarks.base import BenchmarkData, read_json
 from harness.errors import DataError
 from harness.records import Example
 
@@ -42,13 +41,7 @@ def database_variants(db_root: Path, db_id: str) -> tuple[Path, ...]:
 
 
 def _read_json(path: Path) -> Any:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
-    except FileNotFoundError:
-        raise DataError(f"{path}: not found ({PREPARE_HINT})") from None
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+    return read_json(path, PREPARE_HINT)
 
 
 def read_gold_file(path: Path) -> list[tuple[str, str]]:
