@@ -5,8 +5,9 @@ dimensions in their published config.json; nothing is downloaded) generates thro
 `HFBackend.generate` exactly as a benchmark run does, at several batch sizes, with EOS
 ignored so every row decodes the same number of tokens.
 
-Decoding one token of a batch must read every weight once plus the batch's KV cache, so a
-decode step takes at least (weight bytes + KV bytes) / memory bandwidth. The script prints
+Decoding one token of a batch must read every weight matrix once (the input embedding is
+a row lookup, so an untied embedding table is not counted) plus the batch's KV cache, so a
+decode step takes at least (weight bytes read + KV bytes) / memory bandwidth. The script prints
 measured decode tokens/s as a ratio of that bound, with the bandwidth both measured in the
 same run (a device-to-device copy) and, on a known GPU, taken from its data sheet.
 
@@ -33,8 +34,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from harness.backends.base import BackendOptions, Decoding, Request
 from harness.backends.hf import HFBackend
 
-# Dimensions from the models' config.json on the Hugging Face hub
-# (Qwen/Qwen2.5-Coder-1.5B-Instruct, Qwen/Qwen2.5-Coder-7B-Instruct).
+# Dimensions of Qwen/Qwen2.5-Coder-1.5B-Instruct and Qwen/Qwen2.5-Coder-7B-Instruct as their
+# config.json on the Hugging Face hub gives them, written from memory (2025) without fetching
+# the files (no hub access here). The printed parameter count is the check: about 1.54B and
+# 7.62B, the sizes Qwen publishes for these models.
 SHAPES: dict[str, dict] = {
     "qwen2.5-coder-1.5b": dict(
         hidden_size=1536,
@@ -72,9 +75,12 @@ SHAPES: dict[str, dict] = {
     ),
 }
 
-# HBM bandwidth in bytes/s from the vendors' data sheets, matched against
-# torch.cuda.get_device_name() (first match wins, so specific names come first).
+# Peak memory bandwidth in bytes/s as NVIDIA's data sheets state it, written from memory
+# (2025) and not re-checked against the sheets here; matched against
+# torch.cuda.get_device_name() (first match wins, so specific names come first). The
+# measured-bandwidth ratio does not depend on this table; the data-sheet ratio does.
 GPU_BANDWIDTH: list[tuple[str, float]] = [
+    ("GH200", 4.0e12),  # the 96 GB HBM3 part; the 144 GB HBM3e part is faster
     ("H200", 4.8e12),
     ("H100 NVL", 3.9e12),
     ("H100 PCIe", 2.0e12),
@@ -82,7 +88,7 @@ GPU_BANDWIDTH: list[tuple[str, float]] = [
     ("A100-SXM4-80GB", 2.039e12),
     ("A100 80GB PCIe", 1.935e12),
     ("A100", 1.555e12),  # 40GB
-    ("L40S", 0.864e12),
+    ("L40", 0.864e12),  # L40 and L40S (before "L4", which their names contain)
     ("A10G", 0.6e12),
     ("L4", 0.3e12),
     ("RTX 4090", 1.008e12),
@@ -173,6 +179,17 @@ def param_bytes(model: torch.nn.Module) -> int:
     return sum(p.numel() * p.element_size() for p in model.parameters())
 
 
+def weight_bytes_per_step(model: torch.nn.Module) -> int:
+    """Weight bytes one decode step must read. The input embedding only gathers one row per
+    sequence; when it is tied to the output head, the head reads the whole table anyway
+    (and `parameters()` lists a tied table once)."""
+    total = param_bytes(model)
+    if model.config.tie_word_embeddings:
+        return total
+    table = model.get_input_embeddings().weight
+    return total - table.numel() * table.element_size()
+
+
 def kv_bytes_per_step(config: Qwen2Config, batch: int, context: float, elem: int) -> float:
     head_dim = config.hidden_size // config.num_attention_heads
     return (
@@ -225,12 +242,14 @@ def main(argv: list[str] | None = None) -> int:
     gpu_name, spec_bw = spec_bandwidth(device)
     meas_bw = measured_bandwidth(device)
     weights = param_bytes(model)
+    weights_read = weight_bytes_per_step(model)
     elem = torch.finfo(dtype).bits // 8
     n_params = sum(p.numel() for p in model.parameters())
     size = f"{n_params / 1e9:.2f}B" if n_params >= 1e8 else f"{n_params / 1e6:.2f}M"
     print(
         f"device {gpu_name}, {args.shape}: {size} params, {weights / 2**20:,.1f} MiB weights "
-        f"({dtype}); bandwidth measured {meas_bw / 1e9:.0f} GB/s"
+        f"({weights_read / 2**20:,.1f} MiB read per decode step, {dtype}); "
+        f"bandwidth measured {meas_bw / 1e9:.0f} GB/s"
         + (f", data sheet {spec_bw / 1e9:.0f} GB/s" if spec_bw else "")
     )
 
@@ -252,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
         decode_tps = batch * decode_steps / decode_s
         # Padded to the longest prompt: the KV cache read per step grows from P to P + N.
         context = max(c.tokens_in for c in completions) + args.new_tokens / 2
-        step_bytes = weights + kv_bytes_per_step(config, batch, context, elem)
+        step_bytes = weights_read + kv_bytes_per_step(config, batch, context, elem)
         roof_meas = batch * meas_bw / step_bytes
         roof_spec = batch * spec_bw / step_bytes if spec_bw else None
         result = {
@@ -298,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
             tablefmt="github",
         )
     )
-    print("roofline = batch x bandwidth / (weight bytes + KV-cache bytes read per decode step)")
+    print("roofline = batch x bandwidth / (weight + KV-cache bytes read per decode step)")
     if args.json:
         args.json.write_text(
             json.dumps(

@@ -5,8 +5,9 @@
 # answers, natively otherwise, and says which. RUNNER forces one. DRY_RUN=1 prints the
 # exact command (the docker one unless RUNNER=local) and runs nothing.
 # Environment: IMAGE (default harness:latest), HARNESS (native binary), RUNS (run folders),
-# HF_HOME (host Hugging Face cache, mounted), OPENAI_API_KEY / ANTHROPIC_API_KEY / HF_TOKEN
-# (passed through by name; never printed).
+# HF_HOME (host Hugging Face cache, mounted), HARNESS_CACHE_DIR (host harness cache,
+# mounted), OPENAI_API_KEY / ANTHROPIC_API_KEY / HF_TOKEN (passed through by name; never
+# printed).
 set -euo pipefail
 
 MODEL="${MODEL:-}"
@@ -18,6 +19,8 @@ IMAGE="${IMAGE:-harness:latest}"
 HARNESS="${HARNESS:-harness}"
 RUNS="${RUNS:-runs}"
 HOST_HF="${HF_HOME:-$HOME/.cache/huggingface}"
+# The same cache folder native runs use (responses, gold results), shared with the container.
+HOST_CACHE="${HARNESS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/harness}"
 
 die() { echo "bench.sh: $*" >&2; exit 2; }
 
@@ -58,9 +61,15 @@ local_cmd=("$HARNESS" bench --model "$MODEL" --bench "$bench" --split "$split"
 [[ -n "$data" ]] && local_cmd+=(--data-dir "$data")
 [[ -n "$ADAPTER" ]] && local_cmd+=(--adapter "$ADAPTER")
 
-# --- the container command: data read-only, HF cache and run folders writable, host uid
+runs_host="$RUNS"
+[[ "$RUNS" == /* ]] || runs_host="$PWD/$RUNS"
+
+# --- the container command: data read-only, caches and run folders writable, host uid.
+# The host uid has no home in the image (HOME is /), so the harness cache is pointed at a
+# mounted folder explicitly.
 docker_cmd=(docker run --rm --gpus all --user "$(id -u):$(id -g)"
-            -v "$HOST_HF:/hf-cache" -v "$PWD/$RUNS:/work/runs")
+            -v "$HOST_HF:/hf-cache" -v "$HOST_CACHE:/cache/harness"
+            -e HARNESS_CACHE_DIR=/cache/harness -v "$runs_host:/work/runs")
 [[ -n "$data" ]] && docker_cmd+=(-v "$PWD/$data:$mount:ro")
 for var in OPENAI_API_KEY ANTHROPIC_API_KEY HF_TOKEN; do
   docker_cmd+=(-e "$var")
@@ -90,7 +99,8 @@ fi
 if [[ "$runner" == docker ]]; then
   engine_answers || die "RUNNER=docker but no Docker engine answers (docker info failed)"
   echo "bench.sh: running in docker, image $IMAGE ($why)" >&2
-  mkdir -p "$RUNS"
+  # Created here, as the user: folders docker creates for a missing mount belong to root.
+  mkdir -p "$RUNS" "$HOST_HF" "$HOST_CACHE"
   exec "${docker_cmd[@]}"
 fi
 echo "bench.sh: running natively with $HARNESS ($why)" >&2

@@ -81,7 +81,9 @@ def main(argv: list[str] | None = None) -> int:
         # Outside standalone mode click returns a command's exit code instead of exiting.
         result = cli.main(args=argv, prog_name="harness", standalone_mode=False)
     except HarnessError as exc:
-        click.echo(f"harness: error: {exc}", err=True)
+        # One line, whatever the wrapped library put in its message.
+        message = " ".join(str(exc).split())
+        click.echo(f"harness: error: {message}", err=True)
         return 2
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)

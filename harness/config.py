@@ -175,6 +175,9 @@ def validate(cfg: RunConfig) -> None:
         (cfg.decoding.batch_size >= 1, "batch_size must be >= 1"),
         (cfg.run.concurrency >= 1, "concurrency must be >= 1"),
         (cfg.run.max_retries >= 0, "max_retries must be >= 0"),
+        (cfg.run.retry_base_s >= 0, "retry_base_s must be >= 0"),
+        (cfg.run.timeout_s > 0, "timeout_s must be > 0"),
+        (cfg.run.tensor_parallel_size >= 1, "tensor_parallel_size must be >= 1"),
         (cfg.run.limit is None or cfg.run.limit >= 1, "limit must be >= 1"),
     ]
     for ok, message in checks:

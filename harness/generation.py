@@ -46,10 +46,11 @@ from harness.backends.base import (
     load_backend,
     parse_spec,
 )
+from harness.backends.prices import PRICES_AS_OF, PRICES_VERIFIED
 from harness.backends.routing import RouteDecision, Router
 from harness.benchmarks.base import BenchmarkData, load_benchmark
 from harness.config import RunConfig
-from harness.errors import HarnessError, PredictionsError
+from harness.errors import DataError, HarnessError, PredictionsError
 from harness.io import dumps, write_atomic, write_jsonl
 from harness.prompting import fewshot
 from harness.prompting.extract import extract_sql
@@ -101,7 +102,8 @@ class GenerationResult:
             f"in {self.wall_s:.1f}s"
         )
         if self.cost_usd:
-            head += f", ${self.cost_usd:.4f}"
+            checked = "" if PRICES_VERIFIED else ", unverified"
+            head += f", ~${self.cost_usd:.4f} (list prices as of {PRICES_AS_OF}{checked})"
         if self.outage_ids:
             head += (
                 f"\nINCOMPLETE: {self.outages} row(s) hit a provider outage and are not scored; "
@@ -312,9 +314,18 @@ class PromptBuilder:
             pool_bench = self.bench
         else:
             b = self.cfg.benchmark
-            pool_bench = load_benchmark(
-                b.name, data_dir=b.data_dir, split=source, db_dir=b.db_dir, evidence=b.evidence
-            )
+            try:
+                pool_bench = load_benchmark(
+                    b.name, data_dir=b.data_dir, split=source, db_dir=b.db_dir, evidence=b.evidence
+                )
+            except DataError as exc:
+                # The default "train" is no file name in Spider's release (train_spider.json,
+                # train_others.json), and BIRD's loader has no train split.
+                raise DataError(
+                    f"few-shot pool --shots-from {source!r}: {exc}. Name a split this benchmark "
+                    "has (Spider: train_spider; the evaluated split also works, the question "
+                    "itself excluded) or a JSON/JSONL file of {question, sql}"
+                ) from None
         self.pool = fewshot.pool_from_examples(pool_bench.examples)
         self.pool_tables = pool_bench.tables
 

@@ -137,9 +137,25 @@ def load_run(run_dir: Path) -> Run:
     if not summary["n"]:
         raise DataError(f"{run_dir / 'summary.json'}: n is 0 (nothing was scored)")
     config = _read_config(run_dir / "config.toml")
+    _check_model_table(run_dir / "config.toml", config.get("model") or {})
     rows = _read_rows(run_dir / "rows.jsonl")
     _check_consistent(run_dir, summary, rows)
     return Run(config_name(run_dir, config), run_dir, summary, config, rows)
+
+
+def _check_model_table(path: Path, model: Mapping[str, Any]) -> None:
+    # Checked here, where the file can be named; identity and the table read these fields.
+    adapters = model.get("adapters") or []
+    if not isinstance(adapters, list) or not all(isinstance(a, dict) for a in adapters):
+        raise ConfigError(
+            f"{path}: [model].adapters must be tables with path, weight and sha256 "
+            "(as `harness bench` writes them)"
+        )
+    params = model.get("params")
+    if params is not None and (
+        isinstance(params, bool) or not isinstance(params, int | float) or params <= 0
+    ):
+        raise ConfigError(f"{path}: [model].params must be a positive number, got {params!r}")
 
 
 def _check_consistent(run_dir: Path, summary: Mapping[str, Any], rows: list[dict]) -> None:
@@ -193,12 +209,8 @@ def _tier(config: Mapping[str, Any]) -> str:
 
 
 def _params(config: Mapping[str, Any]) -> int | None:
-    value = (config.get("model") or {}).get("params")
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise ConfigError(f"[model].params must be a positive number, got {value!r}")
-    return int(value)
+    value = (config.get("model") or {}).get("params")  # checked by load_run
+    return None if value is None else int(value)
 
 
 def make_entry(run: Run, allow_outages: bool, allow_partial: bool) -> dict[str, Any]:

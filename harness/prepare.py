@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 from harness.errors import DataError
 from harness.io import write_json
@@ -188,10 +189,18 @@ def http_download(
                             f"{url}: the server sent a web page, not the archive (a quota or "
                             "sign-in page); download the file by hand and use --from DIR"
                         )
-                    offset = have if resp.status_code == 206 else 0
-                    if resp.status_code == 206 and not _range_starts_at(resp, have):
-                        offset = 0
-                        have = 0
+                    offset = 0
+                    if resp.status_code == 206:
+                        start = _range_start(resp)
+                        if start is None or start > have:
+                            # Bytes after a gap, or a range we cannot read: writing them
+                            # anywhere would corrupt the file, so drop it and start over.
+                            part.unlink(missing_ok=True)
+                            last_error = f"unusable Content-Range for a request from {have}"
+                            say(f"  {target.name}: {last_error}; restarting")
+                            continue
+                        # A range starting at or before what we hold overwrites from there.
+                        offset = start
                     length = resp.headers.get("Content-Length")
                     total = offset + int(length) if length else None
                     if offset:
@@ -223,12 +232,12 @@ def http_download(
     return target
 
 
-def _range_starts_at(resp: Any, offset: int) -> bool:
+def _range_start(resp: Any) -> int | None:
     content_range = resp.headers.get("Content-Range", "")  # "bytes 100-199/200"
     try:
-        return int(content_range.split()[1].split("-")[0]) == offset
+        return int(content_range.split()[1].split("-")[0])
     except (IndexError, ValueError):
-        return False
+        return None
 
 
 def _stream(resp: Any, part: Path, offset: int, total: int | None, label: str) -> None:
@@ -493,7 +502,7 @@ class Fetched:
 
 
 def _is_url(text: str) -> bool:
-    return urlparse(text).scheme in ("http", "https", "file")
+    return urlparse(text).scheme in ("http", "https")
 
 
 def _is_git_repo(path: Path) -> bool:
@@ -504,7 +513,11 @@ def _from_sources(asset: Asset, from_: str) -> list[Source | Path]:
     """--from: a local archive file, a mirror folder holding it, a git repository, or a
     URL mirror serving it under its manifest file name."""
     name = asset.archive.filename if asset.archive else ""
-    if _is_url(from_):
+    parsed = urlparse(from_)
+    if parsed.scheme == "file":
+        # requests cannot read file:// URLs; a local mirror is read as a folder anyway.
+        from_ = url2pathname(parsed.path)
+    elif _is_url(from_):
         if asset.kind == "git" and from_.rstrip("/").endswith(".git"):
             return [Source(kind="git", url=from_)]
         if not name:
@@ -676,7 +689,8 @@ def _prepare_asset(
             root = find_root(fetched.tree, asset.layout.root_marker)
         else:
             assert fetched.archive is not None and asset.archive is not None
-            say(f"{asset.name}: sha256 {digest} verified; unpacking")
+            checked = "verified" if asset.archive.verified else "NOT pinned (--allow-unverified)"
+            say(f"{asset.name}: sha256 {digest} {checked}; unpacking")
             unpack(fetched.archive, asset.archive.format, staging / "unpacked")
             root = find_root(staging / "unpacked", asset.layout.root_marker)
         for rel in asset.layout.nested:
@@ -686,6 +700,9 @@ def _prepare_asset(
             unpack(inner, "zip" if rel.endswith(".zip") else "tar.gz", root)
             inner.unlink()
         hashes = verify_layout(asset, root)
+        # Until the new record is written, no record at all: a run killed while entries are
+        # being swapped must not leave an old record vouching for a half-replaced folder.
+        record_path(asset, dest).unlink(missing_ok=True)
         place(root, dest)
         write_json(
             record_path(asset, dest),

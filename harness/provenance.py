@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -26,5 +27,12 @@ def git_state(repo: Path = REPO_ROOT) -> tuple[str | None, bool | None]:
             check=True,
         ).stdout
     except (OSError, subprocess.SubprocessError):
-        return None, None
+        return _from_environment()
     return (sha or None), bool(status.strip())
+
+
+def _from_environment() -> tuple[str | None, bool | None]:
+    """Outside a git checkout (the container image), what the build recorded."""
+    sha = os.environ.get("HARNESS_COMMIT", "").strip() or None
+    dirty = {"true": True, "false": False}.get(os.environ.get("HARNESS_DIRTY", "").strip())
+    return sha, dirty

@@ -21,6 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import tomli_w
+
+from harness.config import SECTIONS
 from harness.errors import ConfigError, HarnessError
 from harness.io import write_atomic, write_json
 from harness.manifest import harness_home
@@ -124,6 +127,7 @@ def load_table(name: str | Path) -> Table:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     defaults = data.get("defaults", {})
+    _check_sections(defaults, f"{path}: defaults")
     rows = []
     seen: set[str] = set()
     for i, raw in enumerate(data.get("rows", [])):
@@ -136,17 +140,22 @@ def load_table(name: str | Path) -> Table:
         if not isinstance(pub, dict) or "value" not in pub:
             raise ConfigError(f"{where}: [rows.published] value is required")
         config = {k: v for k, v in raw.items() if isinstance(v, dict) and k != "published"}
+        _check_sections(config, where)
+        try:
+            published = Published(
+                value=float(pub["value"]),
+                low=_opt_float(pub.get("low")),
+                high=_opt_float(pub.get("high")),
+                n=int(pub["n"]) if "n" in pub else None,
+            )
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{where}: [rows.published] needs numbers ({exc})") from None
         rows.append(
             Row(
                 id=row_id,
                 label=str(raw.get("label", row_id)),
                 config=_merge(defaults, config),
-                published=Published(
-                    value=float(pub["value"]),
-                    low=_opt_float(pub.get("low")),
-                    high=_opt_float(pub.get("high")),
-                    n=int(pub["n"]) if "n" in pub else None,
-                ),
+                published=published,
                 notes=str(raw.get("notes", "")),
             )
         )
@@ -161,6 +170,16 @@ def load_table(name: str | Path) -> Table:
         rows=rows,
         notes=str(data.get("notes", "")),
     )
+
+
+def _check_sections(config: dict[str, Any], where: str) -> None:
+    # A misspelt table ([rows.decodng]) would otherwise be dropped from the run config and
+    # the row run with defaults, reproducing a different configuration without a word.
+    unknown = sorted(set(config) - set(SECTIONS))
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown table(s) {', '.join(unknown)}; known: {', '.join(SECTIONS)}"
+        )
 
 
 def _opt_float(value: Any) -> float | None:
@@ -211,28 +230,14 @@ def _with_data_dir(config: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any
     return {**config, "benchmark": bench}
 
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'
-
-
 def config_toml(config: dict[str, dict[str, Any]]) -> str:
-    """The run config as a `harness bench --config` file (flat tables, sorted keys)."""
-    lines = []
-    for section in ("model", "benchmark", "prompt", "decoding", "run"):
-        table = config.get(section)
-        if not table:
-            continue
-        lines.append(f"[{section}]")
-        lines += [f"{key} = {_toml_value(table[key])}" for key in sorted(table)]
-        lines.append("")
-    return "\n".join(lines)
+    """The run config as a `harness bench --config` file (run-config tables, sorted keys)."""
+    tables = {
+        section: dict(sorted(config[section].items()))
+        for section in SECTIONS
+        if config.get(section)
+    }
+    return tomli_w.dumps(tables)
 
 
 def plan(
@@ -331,24 +336,31 @@ def reproduce(
 
         score_options = ScoreOptions()
     run = bench_fn or _default_bench()
-    outcomes = []
-    for p in planned:
-        say(f"== {table.id}/{p.row.id}: {p.row.label}")
-        if p.problem:
-            outcomes.append(Outcome(p.row, p.run_dir, error=p.problem))
-            continue
-        try:
-            cfg = _run_config(p.config_text)
-            write_atomic(p.config_path, p.config_text)
-            _, summary = run(cfg, p.run_dir, score_options)
-            outcomes.append(outcome_from_summary(p.row, p.run_dir, summary, table.metric))
-        except HarnessError as exc:
-            outcomes.append(Outcome(p.row, p.run_dir, error=str(exc)))
-        say(f"   {describe_outcome(outcomes[-1])}")
+    outcomes: list[Outcome] = []
     out_dir = Path(runs_dir or "runs/reproduce") / table.id
     md_path = out_dir / "REPRODUCED.md"
-    write_atomic(md_path, render_markdown(table, outcomes))
-    write_json(out_dir / "reproduced.json", [outcome_json(o) for o in outcomes])
+    try:
+        for p in planned:
+            say(f"== {table.id}/{p.row.id}: {p.row.label}")
+            if p.problem:
+                outcomes.append(Outcome(p.row, p.run_dir, error=p.problem))
+                continue
+            try:
+                cfg = _run_config(p.config_text)
+                write_atomic(p.config_path, p.config_text)
+                _, summary = run(cfg, p.run_dir, score_options)
+                outcomes.append(outcome_from_summary(p.row, p.run_dir, summary, table.metric))
+            except HarnessError as exc:
+                outcomes.append(Outcome(p.row, p.run_dir, error=str(exc)))
+            except Exception as exc:
+                # One row's crash (a CUDA out-of-memory, a backend bug) must not cost the
+                # rows already run their line in the table; its run folder keeps the rest.
+                outcomes.append(Outcome(p.row, p.run_dir, error=f"{type(exc).__name__}: {exc}"))
+            say(f"   {describe_outcome(outcomes[-1])}")
+    finally:
+        # Written even when interrupted, with the rows finished so far.
+        write_atomic(md_path, render_markdown(table, outcomes))
+        write_json(out_dir / "reproduced.json", [outcome_json(o) for o in outcomes])
     return outcomes, md_path
 
 
@@ -381,7 +393,7 @@ def describe_outcome(o: Outcome) -> str:
     if o.error:
         return f"not reproduced: {o.error}"
     return (
-        f"{o.mean:.3f} [{o.low:.3f}, {o.high:.3f}] on n={o.n}; published "
+        f"{_fmt_ci(o.mean, o.low, o.high)} on n={o.n}; published "
         f"{o.row.published.value:.3f}; Δ {o.delta:+.3f}"
     )
 
@@ -409,7 +421,7 @@ def render_markdown(table: Table, outcomes: list[Outcome]) -> str:
             notes.append(f"- `{o.row.id}`: not reproduced: {o.error}")
             lines.append(f"| {o.row.label} | `{model}` | {published} | not run | — | — | — |")
             continue
-        inside = "yes" if o.within_ci else "no"
+        inside = {True: "yes", False: "no", None: "—"}[o.within_ci]
         n = f"{o.n}"
         if pub.n is not None and o.n != pub.n:
             n += f" (published: {pub.n})"

@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import tomli_w
+
 from harness.stats import bootstrap_ci
 
 LEVELS = ("easy", "medium", "hard", "extra")
@@ -21,27 +23,8 @@ def sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value)  # a JSON string is a valid TOML basic string
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + "}"
-    raise TypeError(value)
-
-
 def write_config(path: Path, config: Mapping[str, Any]) -> None:
-    lines = [f"{k} = {_toml_value(v)}" for k, v in config.items() if not isinstance(v, dict)]
-    for table, body in config.items():
-        if isinstance(body, dict):
-            lines.append(f"\n[{table}]")
-            lines += [f"{k} = {_toml_value(v)}" for k, v in body.items()]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.write_text(tomli_w.dumps(dict(config)), encoding="utf-8")
 
 
 def default_config(**model: Any) -> dict[str, Any]:

@@ -4,6 +4,7 @@ templates, usage counts, LoRA adapters, weighted composition and per-example rou
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -95,24 +96,48 @@ def _delta(layer, name: str) -> torch.Tensor:
 
 
 def test_weighted_composition_is_the_weighted_sum_of_deltas(tiny: TinyModel) -> None:
+    from transformers import AutoModelForCausalLM
+
     adapters = parse_adapters([f"{tiny.adapter_a}@0.7", f"{tiny.adapter_b}@0.3"])
     composed = load_backend(f"hf:{tiny.path}", BackendOptions(adapters=adapters))
-    layers = [
-        m for m in composed.model.modules() if hasattr(m, "lora_A") and "composed" in m.lora_A
-    ]
+    layers = {
+        name.removeprefix("base_model.model."): m
+        for name, m in composed.model.named_modules()
+        if hasattr(m, "lora_A") and "composed" in m.lora_A
+    }
     assert layers, "no composed LoRA layer"
-    for layer in layers:
-        expected = 0.7 * _delta(layer, "adapter0") + 0.3 * _delta(layer, "adapter1")
-        torch.testing.assert_close(_delta(layer, "composed"), expected, rtol=1e-4, atol=1e-6)
+    # The composition the backend runs with: a plain model whose weights get 0.7 * delta A
+    # + 0.3 * delta B added by hand must give the same logits (an inactive composition,
+    # one adapter alone, or the bare base would not).
+    reference = AutoModelForCausalLM.from_pretrained(tiny.path).eval()
+    modules = dict(reference.named_modules())
+    with torch.no_grad():
+        for name, layer in layers.items():
+            expected = 0.7 * _delta(layer, "adapter0") + 0.3 * _delta(layer, "adapter1")
+            torch.testing.assert_close(_delta(layer, "composed"), expected, rtol=1e-4, atol=1e-6)
+            modules[name].weight += expected
+    prompt = composed.render(_requests()[1])
+    ids = composed.tokenizer(prompt, return_tensors="pt")
+    with torch.inference_mode():
+        want = reference(**ids).logits[0, -1]
+    got = _last_logits(composed, prompt)
+    torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4)
     only_a = load_backend(
         f"hf:{tiny.path}", BackendOptions(adapters=[parse_adapter(str(tiny.adapter_a))])
     )
-    prompt = composed.render(_requests()[1])
-    assert not torch.allclose(
-        _last_logits(composed, prompt), _last_logits(only_a, prompt), atol=1e-3
-    )
+    assert not torch.allclose(got, _last_logits(only_a, prompt), atol=1e-3)
     decoding = Decoding(max_new_tokens=10)
     assert _texts(composed, decoding) != _texts(only_a, decoding)
+
+
+def test_composition_is_recorded_in_the_run_config(tiny: TinyModel, tmp_path: Path) -> None:
+    _run(tmp_path, "c", **{"model.adapters": [f"{tiny.adapter_a}@0.7", f"{tiny.adapter_b}@0.3"]})
+    model = tomllib.loads((tmp_path / "c" / "config.toml").read_text())["model"]
+    want = [
+        (parse_adapter(str(a)).sha256, w) for a, w in ((tiny.adapter_a, 0.7), (tiny.adapter_b, 0.3))
+    ]
+    assert [(a["sha256"], a["weight"]) for a in model["adapters"]] == want
+    assert model["combination"] == "cat"
 
 
 def _run(tmp: Path, name: str, **overrides) -> dict[str, dict]:

@@ -163,12 +163,40 @@ def test_bench_sh_dry_run_prints_the_docker_command(tmp_path: Path) -> None:
     assert command.startswith("docker run --rm --gpus all ")
     assert f"-v {REPO}/spider/data:/data/spider:ro" in command
     assert "-v /cache/hf:/hf-cache" in command and f"-v {REPO}/runs:/work/runs" in command
+    # The host uid has no home in the image: the harness cache must be a mounted folder.
+    assert f"-v {tmp_path}/.cache/harness:/cache/harness" in command
+    assert "-e HARNESS_CACHE_DIR=/cache/harness" in command
     assert "-e OPENAI_API_KEY -e ANTHROPIC_API_KEY -e HF_TOKEN" in command
     assert command.rstrip().endswith(
         "harness:latest bench --model hf:Qwen/Qwen2.5-Coder-1.5B-Instruct --bench spider "
         "--split dev --out /work/runs/hf-Qwen-Qwen2.5-Coder-1.5B-Instruct@spider-dev "
         "--data-dir /data/spider"
     )
+
+
+@pytest.mark.parametrize("bench", ["spider-dev", "bird-dev", "bird-minidev", "fixture"])
+@pytest.mark.parametrize("runner", ["docker", "local"])
+def test_bench_sh_passes_only_options_harness_bench_has(
+    tmp_path: Path, bench: str, runner: str
+) -> None:
+    """Every option bench.sh hands `harness bench` is one the real command declares, with a
+    value its type accepts (checked against the click command, not a copy of its help)."""
+    import shlex
+
+    from harness.commands.bench import command as bench_command
+
+    adapter = tmp_path / "lora"
+    adapter.mkdir()
+    env = {"MODEL": "hf:m/x", "BENCH": bench, "ADAPTER": str(adapter), "DRY_RUN": "1"}
+    out = run_bench_sh(tmp_path, env | {"RUNNER": runner})
+    assert out.returncode == 0, out.stderr
+    argv = shlex.split(out.stdout.splitlines()[1])
+    args = argv[argv.index("bench") + 1 :]
+    assert args[0].startswith("--")
+    # Parsing with the real command's parser rejects unknown options and bad choices.
+    ctx = bench_command.make_context("bench", args, resilient_parsing=False)
+    assert ctx.params["bench"] == bench.split("-")[0]
+    assert ctx.params["model"] == "hf:m/x" and ctx.params["adapter"]
 
 
 def test_bench_sh_picks_docker_when_an_engine_answers(tmp_path: Path) -> None:

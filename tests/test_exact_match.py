@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.errors import DataError
 from harness.scoring.exact_match import (
     PARTIAL_COMPONENTS,
     UnsupportedSQL,
@@ -23,7 +24,7 @@ from harness.scoring.exact_match import (
     hardness,
     spider_schema,
 )
-from harness.scoring.spider_sql import SpiderSchema, parse_spider
+from harness.scoring.spider_sql import WHERE_OPS, SpiderSchema, parse_spider
 
 TABLES = {
     "singer": ("singer_id", "name", "country", "age"),
@@ -83,7 +84,7 @@ def test_spider_schema_reads_sqlite_master_lowercased_and_caches(tmp_path: Path)
 
 
 def test_spider_schema_missing_file_is_a_clear_error(tmp_path: Path):
-    with pytest.raises(Exception, match="database not found"):
+    with pytest.raises(DataError, match="database not found"):
         spider_schema(tmp_path / "absent.sqlite")
 
 
@@ -315,6 +316,14 @@ def test_set_operations_nest_to_the_right(schema):
     # ORDER BY / LIMIT written after the chain belong to its last SELECT
     assert right["except"]["orderBy"] == ("asc", [(0, (0, "__singer.country__", False), None)])
     assert right["except"]["limit"] == 1
+
+
+def test_split_comparison_is_joined_outside_string_values_only(schema):
+    # The official tokenizer joins "> =" into ">=", but keeps string values verbatim.
+    sql = parse_spider("SELECT name FROM singer WHERE age > = 20 AND country = 'a > = b'", schema)
+    first, _, second = sql["where"]
+    assert first[1] == WHERE_OPS.index(">=")
+    assert second[3] == '"a > = b"'
 
 
 def test_aliases_are_global_and_the_last_one_wins(schema):

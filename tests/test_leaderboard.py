@@ -7,7 +7,7 @@ import json
 import pytest
 
 from harness.cli import main
-from harness.errors import DataError
+from harness.errors import ConfigError, DataError
 from harness.identity import differing_fields, run_identity, run_provenance
 from harness.leaderboard import (
     JSON_NAME,
@@ -333,3 +333,14 @@ def test_cli_writes_files_and_reports_errors_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("harness: error: ") and err.count("\n") == 1 and "--allow-outages" in err
     assert main(["leaderboard", str(outage), "--out", str(out), "--allow-outages"]) == 0
+
+
+def test_bad_model_table_names_the_config_file(tmp_path):
+    run = make_run(
+        tmp_path / "runs", "r", vector(4, [1]), config=default_config(adapters=["lora@0.5"])
+    )
+    with pytest.raises(ConfigError, match=r"r/config\.toml: \[model\]\.adapters must be tables"):
+        build_leaderboard([run], tmp_path / "lb", plot=False)
+    run = make_run(tmp_path / "runs", "p", vector(4, [1]), config=default_config(params="7B"))
+    with pytest.raises(ConfigError, match=r"p/config\.toml: \[model\]\.params must be a positive"):
+        build_leaderboard([run], tmp_path / "lb", plot=False)

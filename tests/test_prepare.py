@@ -46,6 +46,7 @@ class Loopback:
     drop_once  first GET sends half the body (full Content-Length) and closes the socket
     no_range   ignores Range headers (always 200 with the whole body)
     truncate   sends half the body with no Content-Length (a close-delimited short read)
+    bad_range  answers any Range with 206 from the middle of the body, not where asked
     Every request is logged as (method, path, Range header)."""
 
     def __init__(self) -> None:
@@ -102,6 +103,8 @@ class Loopback:
                 rng = self.headers.get("Range")
                 if rng and "no_range" not in modes:
                     start = int(re.match(r"bytes=(\d+)-", rng).group(1))
+                    if "bad_range" in modes:
+                        start = len(body) // 2
                 if start >= len(body) and start:
                     self.send_response(416)
                     self.send_header("Content-Length", "0")
@@ -433,6 +436,26 @@ def test_a_killed_run_is_resumed_by_the_next(
     assert not (dest / ".staging-mini").exists() and not part.exists()
 
 
+def test_a_range_other_than_the_one_asked_for_restarts_cleanly(
+    tmp_path: Path, server: Loopback, bundle: tuple[bytes, dict[str, str]]
+) -> None:
+    data, dbs = bundle
+    assert len(data) // 2 > 1000  # the server's range leaves a gap after the part file
+    server.files["/mini_data.zip"] = data
+    server.modes["/mini_data.zip"] = {"bad_range"}
+    manifest = write_manifest(
+        tmp_path / "home", sha(data), dbs, [url_source(server.url + "/mini_data.zip")]
+    )
+    dest = tmp_path / "out"
+    part = dest / ".downloads" / "mini_data.zip.part"
+    part.parent.mkdir(parents=True)
+    part.write_bytes(data[:1000])
+    result = prepare("mini", data_dir=dest, manifests=[manifest], say=quiet)
+    assert result.archive_sha256 == sha(data)
+    # The misplaced range was thrown away and the file fetched again from the start.
+    assert server.gets("/mini_data.zip") == ["bytes=1000-", None]
+
+
 def test_sources_are_tried_in_order(
     tmp_path: Path, server: Loopback, bundle: tuple[bytes, dict[str, str]]
 ) -> None:
@@ -506,6 +529,14 @@ def test_from_a_local_mirror_folder_file_or_url(
         say=quiet,
     )
     assert (tmp_path / "c" / "database" / "beta" / "beta.sqlite").is_file()
+    prepare(
+        "mini",
+        data_dir=tmp_path / "e",
+        from_=mirror.as_uri(),
+        manifests=[manifest],
+        say=quiet,
+    )
+    assert (tmp_path / "e" / "database" / "alpha" / "alpha.sqlite").is_file()
     with pytest.raises(PrepareError, match=r"no mini_data\.zip there"):
         prepare(
             "mini", data_dir=tmp_path / "d", from_=str(tmp_path), manifests=[manifest], say=quiet

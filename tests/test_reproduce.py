@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main as cli_main
+from harness.errors import ConfigError
 from harness.reproduce import Outcome, load_table, plan, render_markdown, reproduce
 
 REPO = Path(__file__).resolve().parent.parent
@@ -165,3 +166,54 @@ n = {direct["n"]}
     saved = json.loads((md_path.parent / "reproduced.json").read_text())
     assert [s["published_within_reproduced_ci"] for s in saved] == [True, False]
     assert (tmp_path / "runs" / "replay-check" / "baseline" / "summary.json").is_file()
+
+
+def _table_file(tmp_path: Path, rows: str) -> Path:
+    path = tmp_path / "t.toml"
+    path.write_text(f'id = "t"\ntitle = "t"\nmetric = "ex"\n{rows}')
+    return path
+
+
+def test_a_misspelt_table_or_a_non_number_is_refused(tmp_path: Path) -> None:
+    row = '[[rows]]\nid = "r"\n[rows.model]\nspec = "hf:m/x"\n'
+    typo = _table_file(
+        tmp_path, row + "[rows.decodng]\ntemperature = 0.7\n[rows.published]\nvalue = 0.5\n"
+    )
+    with pytest.raises(ConfigError, match=r"rows\[0\]: unknown table\(s\) decodng"):
+        load_table(typo)
+    bad = _table_file(tmp_path, row + '[rows.published]\nvalue = "about half"\n')
+    with pytest.raises(ConfigError, match=r"rows\[0\]: \[rows.published\] needs numbers"):
+        load_table(bad)
+
+
+def test_written_run_config_survives_quotes_and_line_breaks(tmp_path: Path) -> None:
+    path = _table_file(
+        tmp_path,
+        '[[rows]]\nid = "r"\n[rows.model]\nspec = "hf:m/x"\nname = "a \\"b\\"\\nc\\\\d"\n'
+        "[rows.published]\nvalue = 0.5\n",
+    )
+    (planned,) = plan(load_table(path), runs_dir=tmp_path / "runs")
+    written = tomllib.loads(planned.config_text)
+    assert written["model"]["name"] == 'a "b"\nc\\d'
+    assert written["benchmark"]["data_dir"]  # pointed at the prepared data
+
+
+def test_a_crashing_row_is_reported_and_the_table_still_written(tmp_path: Path) -> None:
+    path = _table_file(
+        tmp_path,
+        '[[rows]]\nid = "first"\n[rows.model]\nspec = "hf:m/x"\n[rows.published]\nvalue = 0.5\n'
+        '[[rows]]\nid = "second"\n[rows.model]\nspec = "hf:m/y"\n[rows.published]\nvalue = 0.6\n',
+    )
+    calls = []
+
+    def crash(cfg, out_dir, options):
+        calls.append(cfg.model.spec)
+        raise RuntimeError("CUDA out of memory")
+
+    outcomes, md_path = reproduce(
+        path, runs_dir=tmp_path / "runs", score_options=object(), bench_fn=crash, say=calls.append
+    )
+    assert [o.error for o in outcomes] == ["RuntimeError: CUDA out of memory"] * 2
+    assert "hf:m/x" in calls and "hf:m/y" in calls  # the second row still ran
+    md = md_path.read_text()
+    assert md.count("not run") == 2 and "`first`: not reproduced: RuntimeError" in md

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from pathlib import Path
 
@@ -75,6 +76,6 @@ def parse_adapters(args: list[str], base: Path | None = None) -> list[AdapterSpe
     if len(specs) > 1:
         # Several adapters form one weighted composition; an unweighted one counts fully.
         specs = [
-            AdapterSpec(s.path, 1.0 if s.weight is None else s.weight, s.sha256) for s in specs
+            dataclasses.replace(s, weight=1.0 if s.weight is None else s.weight) for s in specs
         ]
     return specs

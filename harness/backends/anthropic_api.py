@@ -1,8 +1,9 @@
 """`anthropic:<model>`: Anthropic's Messages API through the official SDK.
 
-The SDK's API version (2026-10-21) rejects sampling parameters (temperature, top_p, top_k)
-on every model, so none are sent and the model samples as the provider decides. A config
-asking for a non-default temperature or top_p is refused rather than recorded as applied.
+The pinned SDK (anthropic 2.12, API version 2026-10-21) has no sampling parameters
+(temperature, top_p, top_k) on `messages.create`, so none are sent and the model samples as
+the provider decides. A config asking for a non-default temperature or top_p is refused
+rather than recorded as applied.
 """
 
 from __future__ import annotations

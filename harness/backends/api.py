@@ -13,6 +13,7 @@ Failure classes (decided from the HTTP status, so every SDK is treated alike):
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import threading
@@ -111,7 +112,9 @@ class ApiBackend(Backend):
         status = _status(exc)
         if status is not None:
             return status in _TRANSIENT_STATUS or status >= 500
-        return isinstance(exc, (MalformedResponse, ValueError, *self.transient_types))
+        # A body that is not JSON reaches us as the SDKs' JSONDecodeError. Any other
+        # exception without a status is a bug on our side and must not pass for an outage.
+        return isinstance(exc, (MalformedResponse, json.JSONDecodeError, *self.transient_types))
 
     def _backoff(self, attempt: int, exc: BaseException) -> float:
         hinted = _retry_after(exc)
@@ -156,6 +159,10 @@ class ApiBackend(Backend):
             )
         assert last is not None
         return Completion(error=f"outage after {attempts} attempts: {_describe(last)}", outage=True)
+
+    def close(self) -> None:
+        # The SDK clients hold an HTTP connection pool.
+        self.client.close()
 
     def generate(
         self, requests: Sequence[Request], decoding: Decoding

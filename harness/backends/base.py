@@ -219,12 +219,9 @@ def parse_spec(spec: str) -> tuple[str, str]:
 
 
 def backend_class(kind: str) -> type[Backend]:
-    try:
-        module_name, class_name = REGISTRY[kind].split(":")
-    except KeyError:
-        raise ConfigError(
-            f"unknown backend {kind!r}; known: {', '.join(sorted(REGISTRY))}"
-        ) from None
+    if kind not in REGISTRY:
+        raise ConfigError(f"unknown backend {kind!r}; known: {', '.join(sorted(REGISTRY))}")
+    module_name, _, class_name = REGISTRY[kind].partition(":")
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
@@ -236,7 +233,10 @@ def backend_class(kind: str) -> type[Backend]:
                 f"which is not installed{hint}"
             ) from None
         raise
-    return getattr(module, class_name)
+    cls = getattr(module, class_name, None)
+    if not (isinstance(cls, type) and issubclass(cls, Backend)):
+        raise ConfigError(f"backend {kind!r}: {REGISTRY[kind]!r} names no Backend class")
+    return cls
 
 
 def load_backend(spec: str, options: BackendOptions | None = None) -> Backend:

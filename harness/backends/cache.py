@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.backends.base import Backend, Completion, Decoding, Request
+from harness.errors import ConfigError
 from harness.identity import canonical_sha256
 
 _SCHEMA = """
@@ -41,12 +42,18 @@ def default_cache_path() -> Path:
 class ResponseCache:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(self.path, timeout=60)
-        # WAL: concurrent runs can share one cache; a killed run leaves it consistent.
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute(_SCHEMA)
-        self._conn.commit()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(self.path, timeout=60)
+            # WAL: concurrent runs can share one cache; a killed run leaves it consistent.
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute(_SCHEMA)
+            self._conn.commit()
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigError(
+                f"{self.path}: cannot open the response cache ({exc}); "
+                "pass --cache-path elsewhere or --no-cache"
+            ) from None
 
     @staticmethod
     def key(identity: dict[str, Any], request: Request, decoding: Decoding) -> str:

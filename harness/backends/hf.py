@@ -104,7 +104,12 @@ class HFBackend(Backend):
     def _attach_adapters(self, model: Any, options: BackendOptions) -> Any:
         if not options.adapters and not any(options.routes.values()):
             return model
-        from peft import PeftModel
+        try:
+            from peft import PeftModel
+        except ModuleNotFoundError:
+            raise ConfigError(
+                "adapters and routes need the Python package 'peft' (pip install 'harness[hf]')"
+            ) from None
 
         peft_model = None
 
@@ -132,12 +137,15 @@ class HFBackend(Backend):
             load(adapter.path, f"adapter{i}")
             names.append(f"adapter{i}")
         assert peft_model is not None
-        peft_model.add_weighted_adapter(
-            adapters=names,
-            weights=[a.weight for a in options.adapters],
-            adapter_name=_COMPOSED,
-            combination_type=options.combination,
-        )
+        try:
+            peft_model.add_weighted_adapter(
+                adapters=names,
+                weights=[a.weight for a in options.adapters],
+                adapter_name=_COMPOSED,
+                combination_type=options.combination,
+            )
+        except ValueError as exc:  # unknown combination type, or ranks it cannot combine
+            raise ConfigError(f"adapter composition ({options.combination}): {exc}") from None
         peft_model.set_adapter(_COMPOSED)
         return peft_model
 

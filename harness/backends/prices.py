@@ -1,14 +1,22 @@
 """List prices of API models, USD per million tokens (input, output), standard tier, no
-batch or cache discounts. Facts from the providers' public pricing pages
-(https://openai.com/api/pricing, https://www.anthropic.com/pricing#api) as last checked;
-edit here when they change. A model missing from the table gets no cost (null), never a guess.
+batch, cache or long-context rates. A model missing from the table gets no cost (null),
+never a guess.
+
+Provenance, stated plainly: these numbers were written from memory of the providers' public
+pricing pages (https://openai.com/api/pricing, https://www.anthropic.com/pricing#api) as
+they stood around October 2025 (the newest entries, claude-sonnet-4-5 and claude-haiku-4-5,
+date from then). They were NOT fetched or re-checked by this project: this environment had
+no access to those pages. Treat every cost_usd as an estimate until someone checks the
+table against the live pages and updates PRICES_AS_OF / PRICES_VERIFIED.
 """
 
 from __future__ import annotations
 
 import re
 
-PRICES_CHECKED = "2025-08"
+PRICES_AS_OF = "2025-10"
+# Flip to True (and set PRICES_AS_OF) only after comparing every row with the live pages.
+PRICES_VERIFIED = False
 _SNAPSHOT = re.compile(r"-(\d{8}|\d{4}-\d{2}-\d{2}|latest)")
 
 # model name (or the prefix of dated snapshots) -> (USD per 1M input, USD per 1M output)

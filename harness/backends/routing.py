@@ -35,6 +35,7 @@ from harness.hashing import sha256_file
 from harness.prompting.schema import SchemaInfo, read_schema
 
 _BASE = {"", "base", "none"}
+_TOP_KEYS = {"default", "min_similarity", "routes"}
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,12 @@ class Router:
             raise ConfigError(f"{path}: routes file not found") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+        unknown_top = set(data) - _TOP_KEYS
+        if unknown_top:
+            raise ConfigError(
+                f"{path}: unknown key(s) {', '.join(sorted(unknown_top))}; "
+                f"known: {', '.join(sorted(_TOP_KEYS))}"
+            )
         tables = data.get("routes")
         if not isinstance(tables, dict) or not tables:
             raise ConfigError(f"{path}: no [routes.NAME] tables")
@@ -129,9 +136,12 @@ class Router:
                 )
             )
         default = data.get("default", routes[0].name)
-        if default not in tables:
+        if not isinstance(default, str) or default not in tables:
             raise ConfigError(f"{path}: default route {default!r} is not one of [routes.*]")
-        min_sim = float(data.get("min_similarity", 0.3))
+        min_sim = data.get("min_similarity", 0.3)
+        if isinstance(min_sim, bool) or not isinstance(min_sim, int | float):
+            raise ConfigError(f"{path}: min_similarity must be a number, got {min_sim!r}")
+        min_sim = float(min_sim)
         return cls(routes, default, min_sim, path, sha256_file(path))
 
     def adapters(self) -> dict[str, AdapterSpec | None]:

@@ -32,6 +32,9 @@ class VLLMBackend(Backend):
 
     def __init__(self, target: str, options: BackendOptions) -> None:
         super().__init__(target, options)
+        if options.adapters and options.routes:
+            # Both would claim LoRA id 1, and the hf backend refuses the mix too.
+            raise ConfigError("use either adapters or a routes file, not both")
         if any(a.weight is not None for a in options.adapters) or len(options.adapters) > 1:
             raise ConfigError(
                 "vllm: weighted adapter compositions are not supported; use the hf backend"
@@ -49,6 +52,10 @@ class VLLMBackend(Backend):
             max_lora_rank=_allowed_rank(max([_lora_rank(a.path) for a in adapters], default=16)),
         )
         self.tokenizer = self.llm.get_tokenizer()
+        # Hashing a local model directory reads every weight file: do it once.
+        self._revision = (
+            "sha256:" + tree_sha256(Path(target)) if Path(target).is_dir() else options.revision
+        )
         try:
             self.mode = choose_mode(options.template, self.tokenizer, target)
         except ValueError as exc:
@@ -62,9 +69,7 @@ class VLLMBackend(Backend):
 
     @property
     def revision(self) -> str | None:
-        if Path(self.target).is_dir():
-            return "sha256:" + tree_sha256(Path(self.target))
-        return self.options.revision
+        return self._revision
 
     def template_id(self) -> str:
         if self.mode == "chat":
@@ -81,7 +86,17 @@ class VLLMBackend(Backend):
             seed=decoding.seed,
             ignore_eos=decoding.ignore_eos,
         )
-        prompts = [render(r.messages, self.tokenizer, self.mode) for r in requests]
+        # Token ids, encoded as the hf backend encodes them: a rendered chat template already
+        # holds its special tokens, and text handed to vLLM would get a second BOS.
+        special = self.mode != "chat"
+        prompts = [
+            {
+                "prompt_token_ids": self.tokenizer(
+                    render(r.messages, self.tokenizer, self.mode), add_special_tokens=special
+                )["input_ids"]
+            }
+            for r in requests
+        ]
         loras = [self._lora.get(r.adapter) for r in requests]
         # vLLM schedules the whole list itself (continuous batching); feed it in slices so
         # rows reach predictions.jsonl as they finish instead of all at the end.

@@ -9,6 +9,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from harness.errors import DataError
 from harness.records import Example
@@ -58,25 +59,33 @@ def load_pool_file(path: Path) -> list[PoolItem]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise DataError(f"{path}: few-shot file not found") from None
-    try:
-        if text.lstrip().startswith("["):
-            records = json.loads(text)
-            numbered = list(enumerate(records, 1))
-        else:
-            numbered = [
-                (n, json.loads(line)) for n, line in enumerate(text.splitlines(), 1) if line.strip()
-            ]
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+    numbered: list[tuple[int, Any]] = []
+    if text.lstrip().startswith("["):
+        try:
+            numbered = list(enumerate(json.loads(text), 1))
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+    else:
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                numbered.append((n, json.loads(line)))
+            except json.JSONDecodeError as exc:
+                # exc.lineno counts within the one line parsed; the file line is n.
+                raise DataError(f"{path}:{n}: invalid JSON: {exc.msg}") from None
     pool = []
     for n, rec in numbered:
-        sql = rec.get("sql", rec.get("query")) if isinstance(rec, dict) else None
-        if not isinstance(rec, dict) or not rec.get("question") or not sql:
-            raise DataError(f"{path}: record {n} needs 'question' and 'sql'")
+        if isinstance(rec, dict):
+            question, sql = rec.get("question"), rec.get("sql", rec.get("query"))
+        else:
+            question = sql = None
+        if not (isinstance(question, str) and question.strip() and isinstance(sql, str) and sql):
+            raise DataError(f"{path}: record {n} needs 'question' and 'sql' (strings)")
         pool.append(
             PoolItem(
                 id=str(rec.get("id", f"shot-{n}")),
-                question=rec["question"],
+                question=question,
                 sql=sql,
                 db_id=rec.get("db_id", ""),
                 evidence=rec.get("evidence", ""),

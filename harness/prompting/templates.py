@@ -11,11 +11,13 @@ from typing import Any
 
 from harness.hashing import sha256_text
 
-SYSTEM = (
+_TASK = (
     "You are an expert SQL assistant. Given a SQLite database schema and a question, "
     "write one SQLite query that answers the question. "
-    "Reply with the SQL query only, in a ```sql code block."
 )
+SYSTEM = _TASK + "Reply with the SQL query only, in a ```sql code block."
+# A base model continues "SQL:" with bare SQL, so its instruction asks for no code block.
+SYSTEM_PLAIN = _TASK + "Reply with the SQL query only."
 USER = "Database schema:\n{schema}\n\n{evidence}Question: {question}"
 EVIDENCE = "Evidence: {evidence}\n"
 ASSISTANT = "```sql\n{sql}\n```"
@@ -63,7 +65,8 @@ def render_plain(messages: Sequence[dict[str, str]]) -> str:
     pending_user: str | None = None
     for m in messages:
         if m["role"] == "system":
-            parts.append(m["content"].replace(" in a ```sql code block", "") + "\n\n")
+            system = SYSTEM_PLAIN if m["content"] == SYSTEM else m["content"]
+            parts.append(system + "\n\n")
         elif m["role"] == "user":
             pending_user = m["content"]
         elif m["role"] == "assistant" and pending_user is not None:

@@ -19,12 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.scoring.spider_sql import (
+from harness.scoring.spider_sql import parse_spider
+from harness.scoring.spider_structure import (
     WHERE_OPS,
     SpiderSchema,
     UnsupportedSQL,
     empty_sql,
-    parse_spider,
     spider_schema,
 )
 

@@ -31,7 +31,6 @@ from harness.benchmarks.base import BenchmarkData
 from harness.errors import HarnessError
 from harness.scoring.official_compat import as_line
 
-OFFICIAL_COMMIT = "e97acc546ecbee8fa27fa8dbf025ef61493a876c"
 LEVELS = ("easy", "medium", "hard", "extra", "all")
 # Neither the evaluator's parser nor SQLite accepts this, so a missing answer scores 0 on
 # every metric, as a blank line would if the evaluator did not choke on it.

@@ -159,6 +159,14 @@ def score_benchmark(
         for index, row in progress_iter(results, total=len(tasks), label="scoring"):
             rows[index] = row
     final_rows = [r for r in rows if r is not None]
+    if family.group_field == "hardness":
+        # A row whose worker crashed or hung still gets its hardness (and EM, which never
+        # runs the prediction), so it lands in the right per-hardness group.
+        from harness.scoring.spider_judge import static_fields
+
+        for task, row in zip(tasks, final_rows, strict=True):
+            if "hardness" not in row:
+                row.update(static_fields(task, context))
     n_split = bench.n_split or len(bench.examples)
     n_unrequested = n_split - len(bench.examples)
     for ex, row in zip(to_score, final_rows, strict=True):

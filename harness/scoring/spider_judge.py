@@ -27,6 +27,12 @@ def _schema_and_kmap(ctx: WorkerContext, db_id: str, db_path: Any) -> tuple[Any,
     return ctx.memo[key]
 
 
+def static_fields(task: JudgeTask, ctx: WorkerContext) -> dict[str, Any]:
+    """Hardness and exact match: what can be judged without running the prediction (the
+    scorer fills these in for a row whose worker crashed or hung)."""
+    return _hardness_and_em(task, ctx, oc.official_prediction(task.pred_sql))
+
+
 def _hardness_and_em(task: JudgeTask, ctx: WorkerContext, pred: str) -> dict[str, Any]:
     ex = task.example
     out: dict[str, Any] = {"hardness": None, "em": None}
