@@ -10,6 +10,15 @@ from pathlib import Path
 from typing import Any
 
 
+def cache_root() -> Path:
+    """Where harness keeps caches: $HARNESS_CACHE_DIR, else $XDG_CACHE_HOME/harness, else
+    ~/.cache/harness."""
+    if os.environ.get("HARNESS_CACHE_DIR"):
+        return Path(os.environ["HARNESS_CACHE_DIR"])
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "harness"
+
+
 def _default(value: Any) -> Any:
     if isinstance(value, bytes):
         return value.hex()
@@ -31,17 +40,21 @@ def write_atomic(path: Path, text: str) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         # mkstemp creates 0600; a result file gets the mode any new file would get.
-        os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def _umask() -> int:
+def _read_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+# Read once at import, while no other thread of ours can be creating files.
+_UMASK = _read_umask()
 
 
 def write_json(path: Path, obj: Any) -> None:

@@ -40,7 +40,12 @@ class LoopbackAPI:
         self.in_flight = 0
         self.max_in_flight = 0
         self.delay_s = 0.0
+        # Hold each request until this many are in flight at once (or hold_timeout_s passes),
+        # so a concurrency test does not depend on how fast the client happens to be.
+        self.hold_until_in_flight = 0
+        self.hold_timeout_s = 2.0
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
@@ -146,6 +151,12 @@ class LoopbackAPI:
                     )
                     api.in_flight += 1
                     api.max_in_flight = max(api.max_in_flight, api.in_flight)
+                    api._changed.notify_all()
+                    if api.hold_until_in_flight:
+                        api._changed.wait_for(
+                            lambda: api.max_in_flight >= api.hold_until_in_flight,
+                            api.hold_timeout_s,
+                        )
                 try:
                     action = api._next_action(question)
                     if api.delay_s:
@@ -167,5 +178,6 @@ class LoopbackAPI:
                 finally:
                     with api._lock:
                         api.in_flight -= 1
+                        api._changed.notify_all()
 
         return Handler

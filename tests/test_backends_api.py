@@ -14,6 +14,7 @@ from loopback_api import LoopbackAPI, answer_for
 
 from harness.backends.base import BackendError, BackendOptions, Decoding, Request, load_backend
 from harness.config import load_config
+from harness.errors import DataError
 from harness.generation import generate
 
 pytest.importorskip("openai")
@@ -99,8 +100,25 @@ def test_bad_credentials_stop_the_run(api: LoopbackAPI) -> None:
         _one(api, "q-any")
 
 
+def test_a_bug_here_is_raised_not_recorded_as_a_model_error(
+    api: LoopbackAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = _backend(api)
+
+    def broken_read(response: object) -> tuple[str, int, int]:
+        raise KeyError("a bug in reading the response")
+
+    monkeypatch.setattr(backend, "read", broken_read)
+    with pytest.raises(KeyError):
+        dict(backend.generate([_req(0, "q-bug")], Decoding()))
+    assert api.calls_for("q-bug") == 1  # nor retried as if the provider had failed
+    backend.close()
+    assert backend.client.is_closed()
+
+
 def test_concurrency_is_bounded(api: LoopbackAPI) -> None:
-    api.delay_s = 0.05
+    api.delay_s = 0.02
+    api.hold_until_in_flight = 2  # a client that sends one at a time never gets past 1
     backend = _backend(api, concurrency=3)
     out = dict(backend.generate([_req(i, f"q{i}") for i in range(12)], Decoding()))
     assert sorted(out) == list(range(12))
@@ -114,8 +132,9 @@ def test_missing_key_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     with pytest.raises(ConfigError, match=r"\$OPENAI_API_KEY"):
         load_backend("openai:gpt-4o")
-    monkeypatch.setenv("MY_GATEWAY_KEY", "x")
-    assert load_backend("openai:gpt-4o", BackendOptions(api_key_env="MY_GATEWAY_KEY"))
+    monkeypatch.setenv("MY_GATEWAY_KEY", "key-from-my-variable")
+    backend = load_backend("openai:gpt-4o", BackendOptions(api_key_env="MY_GATEWAY_KEY"))
+    assert backend.client.api_key == "key-from-my-variable"
 
 
 # ---------------------------------------------------------------- through the run folder
@@ -164,6 +183,30 @@ def test_outages_leave_run_incomplete_and_rerun_retries_only_them(
     final = _rows(run)
     assert [r["id"] for r in final] == [str(i) for i in range(len(final))]  # split order, no dupes
     assert not any(r["outage"] for r in final)
+    _assert_key_written_nowhere(tmp_path)
+
+
+def test_few_shot_prompts_through_the_run(api: LoopbackAPI, tmp_path: Path) -> None:
+    cfg = _cfg(api, tmp_path / "cache.sqlite", **{"prompt.shots": 2, "prompt.shots_from": "dev"})
+    assert generate(cfg, tmp_path / "run", progress=False).complete
+    dev = json.loads((tiny_spider_dir() / "dev.json").read_text())
+    assert len(api.requests) == len(dev)
+    for sent in api.requests:
+        turns = [m for m in sent["body"]["messages"] if m["role"] != "system"]
+        assert [m["role"] for m in turns] == ["user", "assistant"] * 2 + ["user"]
+        asked = turns[-1]["content"]
+        for demo, answer in zip(turns[0:4:2], turns[1:4:2], strict=True):
+            q = demo["content"].rsplit("Question: ", 1)[1]
+            gold = next(d for d in dev if d["question"] == q)
+            assert not asked.endswith("Question: " + q)  # never the question itself
+            assert answer["content"] == f"```sql\n{gold['query']}\n```"
+            # each demonstration shows the schema of its own database
+            table = {"concert_singer": "singer", "shop": "product", "school": "student"}
+            assert f"\n{table[gold['db_id']]}(" in demo["content"]
+    # the default pool "train" is no Spider file: one clear error naming the option
+    bad = _cfg(api, tmp_path / "cache.sqlite", **{"prompt.shots": 1})
+    with pytest.raises(DataError, match=r"--shots-from 'train'.*train_spider"):
+        generate(bad, tmp_path / "bad", progress=False)
 
 
 def test_cache_makes_a_rerun_free_and_no_cache_bypasses_it(
@@ -182,7 +225,13 @@ def test_cache_makes_a_rerun_free_and_no_cache_bypasses_it(
     generate(_cfg(api, cache, **{"run.cache": False}), tmp_path / "three", progress=False)
     assert len(api.requests) == 2 * n
 
-    # the key reached the server, but no file written anywhere holds it
-    for path in [*tmp_path.rglob("*"), cache]:
-        if path.is_file():
-            assert SECRET.encode() not in path.read_bytes(), path
+    _assert_key_written_nowhere(tmp_path)
+
+
+def _assert_key_written_nowhere(folder: Path) -> None:
+    """The key reached the server (checked above), but no file written here holds it: run
+    folders, the response cache (under `folder` in these tests), SQLite journals."""
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    assert files
+    for path in files:
+        assert SECRET.encode() not in path.read_bytes(), path

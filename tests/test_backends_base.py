@@ -239,3 +239,31 @@ def test_router_file_errors(tmp_path: Path) -> None:
     bad.write_text('[routes.a]\nadapter = "base"\nschemas = ["nothing/*.sqlite"]\n')
     with pytest.raises(ConfigError, match="matches no file"):
         Router.from_file(bad)
+    # a misspelt top-level key would otherwise be ignored without a word
+    bad.write_text('min_similiarity = 0.9\n[routes.a]\nadapter = "base"\n')
+    with pytest.raises(ConfigError, match=r"unknown key.*min_similiarity"):
+        Router.from_file(bad)
+    bad.write_text('min_similarity = "high"\n[routes.a]\nadapter = "base"\n')
+    with pytest.raises(ConfigError, match="min_similarity must be a number"):
+        Router.from_file(bad)
+
+
+def test_unusable_cache_path_is_one_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(ConfigError, match="cannot open the response cache"):
+        ResponseCache(blocker / "responses.sqlite")
+
+
+def test_hub_adapter_keeps_its_name_in_a_composition(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import harness.backends.adapters as adapters
+
+    # Stands in for the hub download only; the spec parsing and hashing under test are real.
+    local = _adapter_dir(tmp_path / "snapshot", "hub-weights")
+    monkeypatch.setattr(adapters, "_from_hub", lambda repo_id: local)
+    monkeypatch.chdir(tmp_path)
+    specs = parse_adapters(["someone/sql-lora@0.6", f"{_adapter_dir(tmp_path / 'b', 'B')}@0.4"])
+    assert specs[0].source == "someone/sql-lora" and specs[0].path == local
+    assert [s.weight for s in specs] == [0.6, 0.4]

@@ -155,11 +155,12 @@ def test_failing_initializer_is_a_pool_error() -> None:
 
 @needs_proc
 def test_closing_early_kills_busy_workers() -> None:
-    tasks = [("ok", 0), ("ok", 1), ("hang", 2), ("hang", 3)]
-    results = run_isolated(task, tasks, jobs=2, hard_timeout_s=600, on_failure=failed, chunk_size=1)
+    # Chunks of two: each worker gets [ok, hang] and starts its hang right after answering.
+    tasks = [("ok", 0), ("hang", 1), ("ok", 2), ("hang", 3)]
+    results = run_isolated(task, tasks, jobs=2, hard_timeout_s=600, on_failure=failed, chunk_size=2)
     pids = {next(results)[1][1], next(results)[1][1]}
     assert len(pids) == 2
-    results.close()  # both workers are now inside time.sleep(1000)
+    results.close()  # both workers are busy with their hang task
     assert all(process_gone(pid) for pid in pids)
 
 
@@ -186,8 +187,10 @@ def test_ctrl_c_leaves_no_worker_behind(tmp_path: Path) -> None:
                                        on_failure=failed, chunk_size=1)
                 for _ in range(2):
                     print(next(results)[1], flush=True)
-                print("waiting", flush=True)
                 try:
+                    # Printed inside the try, so a SIGINT sent as soon as it is read
+                    # cannot land outside the handler.
+                    print("waiting", flush=True)
                     for _ in results:
                         pass
                 except KeyboardInterrupt:
@@ -201,7 +204,7 @@ def test_ctrl_c_leaves_no_worker_behind(tmp_path: Path) -> None:
         assert proc.stdout is not None
         pids = {int(proc.stdout.readline()), int(proc.stdout.readline())}
         assert proc.stdout.readline().strip() == "waiting"
-        time.sleep(0.2)  # let the parent block in wait(); SIGINT goes to it alone
+        # The parent only; a terminal Ctrl-C would also reach the workers, which ignore it.
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=60)
     finally:

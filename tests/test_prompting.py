@@ -140,6 +140,11 @@ def test_pool_file(tmp_path: Path) -> None:
     path.write_text(json.dumps({"question": "q1"}) + "\n")
     with pytest.raises(DataError, match="record 1"):
         load_pool_file(path)
+    # a broken line is named by its line in the file
+    good = json.dumps({"question": "q", "sql": "SELECT 1"})
+    path.write_text(f"{good}\n\n{good}\n{{broken\n")
+    with pytest.raises(DataError, match=r"shots\.jsonl:4: invalid JSON"):
+        load_pool_file(path)
 
 
 # ------------------------------------------------------------------ extraction

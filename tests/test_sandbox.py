@@ -248,7 +248,6 @@ def test_hostile_query_is_contained(hostile_run, index, case) -> None:
     assert result.rows is None
     if message is not None:
         assert message in (result.error or ""), result.error
-    assert 0 <= result.elapsed_s < HARD_TIMEOUT_S
 
 
 def test_hostile_corpus_changes_no_file(hostile_run) -> None:
@@ -473,8 +472,10 @@ def test_timeout_applies_per_query(tmp_path: Path) -> None:
     db = tmp_path / "t.sqlite"
     build_db(db)
     conn = open_readonly(db)
-    slow = "SELECT count(*) FROM people a, people b, people c"  # 8 million rows: ~1 s
-    assert execute(conn, slow, Limits(timeout_s=0.01)).status == "timeout"
+    endless = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT max(x) FROM c"
+    assert execute(conn, endless, Limits(timeout_s=0.01)).status == "timeout"
+    # The next query on the same connection gets its own, longer limit.
+    slow = "SELECT count(*) FROM people a, people b, people c"  # 8 million rows
     result = execute(conn, slow, Limits(timeout_s=600))
     assert (result.status, result.rows) == ("ok", [(201**3,)])
 

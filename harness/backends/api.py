@@ -9,6 +9,8 @@ Failure classes (decided from the HTTP status, so every SDK is treated alike):
 - fatal (401, 403, 404): the configuration is wrong for every row; the run stops.
 - any other 4xx (e.g. a prompt longer than the context): the model could not answer,
   recorded as a row error and scored as wrong.
+- an exception with no HTTP status that is none of the transient kinds is a bug here: it
+  propagates and stops the run (rows already written are kept).
 """
 
 from __future__ import annotations
@@ -143,6 +145,10 @@ class ApiBackend(Backend):
                         "check the model name, the API key and --base-url"
                     ) from None
                 if not self._transient(exc):
+                    if status is None:
+                        # No HTTP answer and no transport failure: a bug on our side, which
+                        # must not be recorded as the model's wrong answer.
+                        raise
                     return Completion(
                         error=_describe(exc), latency_s=round(time.perf_counter() - start, 4)
                     )

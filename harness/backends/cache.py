@@ -8,7 +8,6 @@ clean completions are stored: an error or an outage is asked again next time.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -18,6 +17,7 @@ from typing import Any
 from harness.backends.base import Backend, Completion, Decoding, Request
 from harness.errors import ConfigError
 from harness.identity import canonical_sha256
+from harness.io import cache_root
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
@@ -32,11 +32,7 @@ _STORED = ("text", "tokens_in", "tokens_out", "latency_s", "cost_usd")
 
 
 def default_cache_path() -> Path:
-    """$HARNESS_CACHE_DIR, else $XDG_CACHE_HOME/harness, else ~/.cache/harness."""
-    if os.environ.get("HARNESS_CACHE_DIR"):
-        return Path(os.environ["HARNESS_CACHE_DIR"]) / "responses.sqlite"
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "harness" / "responses.sqlite"
+    return cache_root() / "responses.sqlite"
 
 
 class ResponseCache:

@@ -29,6 +29,7 @@ from typing import Any
 from harness.benchmarks.base import BenchmarkData
 from harness.benchmarks.spider import database_variants
 from harness.errors import DataError
+from harness.io import cache_root
 from harness.records import Example
 
 try:  # POSIX; without it concurrent builds still never expose a half-built file
@@ -225,13 +226,6 @@ def build_database(script_path: Path, build_dir: Path) -> Path:
     return target
 
 
-def _cache_root() -> Path:
-    if os.environ.get("HARNESS_CACHE_DIR"):
-        return Path(os.environ["HARNESS_CACHE_DIR"])
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "harness"
-
-
 def default_build_dir(data_dir: Path) -> Path:
     """`<data_dir>/.build`, or a per-directory cache folder when data_dir is read-only."""
     local = data_dir / BUILD_DIR
@@ -242,7 +236,7 @@ def default_build_dir(data_dir: Path) -> Path:
     except OSError:
         pass
     key = _sha256(str(data_dir.resolve()).encode())[:16]
-    return _cache_root() / "fixture-build" / key
+    return cache_root() / "fixture-build" / key
 
 
 # ---------------------------------------------------------------------------- schema

@@ -21,17 +21,18 @@ evaluator scores it).
 from __future__ import annotations
 
 import functools
-import hashlib
 import tomllib
 from pathlib import Path
 from typing import Any
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.sqlite import SQLite
 from sqlglot.errors import ParseError, TokenError
-from sqlglot.tokens import Tokenizer
+from sqlglot.tokens import TokenType
 
 from harness.errors import DataError
+from harness.hashing import sha256_file, sha256_text
 from harness.scoring import bird_metrics as bm
 from harness.scoring.failures import describe_mismatch, label_failure
 from harness.scoring.sandbox import ExecResult
@@ -45,35 +46,55 @@ EXCEPTIONS_FILE = Path(__file__).resolve().parents[2] / "bird" / "reference_exce
 # ---------------------------------------------------------------- reference exceptions
 
 
+def load_exceptions(path: Path | None = None) -> dict[int, dict[str, Any]]:
+    """question_id -> entry of the reviewed list of known-bad gold queries.
+
+    ``path`` defaults to `EXCEPTIONS_FILE` as it is at call time.
+    """
+    return _read_exceptions(Path(path or EXCEPTIONS_FILE))
+
+
+def exception_list_identity(path: Path | None = None) -> dict[str, Any]:
+    """Which exception list a verdict used: its path and sha256 (None when absent)."""
+    path = Path(path or EXCEPTIONS_FILE)
+    return {"path": str(path), "sha256": sha256_file(path) if path.is_file() else None}
+
+
 @functools.lru_cache(maxsize=4)
-def load_exceptions(path: Path = EXCEPTIONS_FILE) -> dict[int, dict[str, Any]]:
-    """question_id -> entry of the reviewed list of known-bad gold queries."""
+def _read_exceptions(path: Path) -> dict[int, dict[str, Any]]:
     try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise DataError(f"{path}: BIRD reference exception list not found") from None
     except tomllib.TOMLDecodeError as exc:
         raise DataError(f"{path}: invalid TOML: {exc}") from None
+    tables = data.get("exception", [])
+    if not isinstance(tables, list):
+        raise DataError(f"{path}: 'exception' must be an array of tables ([[exception]])")
     entries: dict[int, dict[str, Any]] = {}
-    for i, entry in enumerate(data.get("exception", [])):
+    for i, entry in enumerate(tables):
+        if not isinstance(entry, dict):
+            raise DataError(f"{path}: exception {i} is not a table")
+        where = f"{path}: exception {i} (question_id {entry.get('question_id')!r})"
         for key in ("question_id", "db_id", "reason", "source"):
             if not entry.get(key) and entry.get(key) != 0:
-                raise DataError(f"{path}: exception {i} lacks {key!r}")
+                raise DataError(f"{where} lacks {key!r}")
         qid = entry["question_id"]
-        if not isinstance(qid, int) or qid in entries:
-            raise DataError(f"{path}: exception {i}: question_id {qid!r} bad or repeated")
+        if not isinstance(qid, int) or isinstance(qid, bool) or qid in entries:
+            raise DataError(f"{where}: question_id is not an integer or is repeated")
         entries[qid] = entry
     return entries
 
 
 def gold_sha256(sql: str) -> str:
-    return hashlib.sha256(sql.encode("utf-8")).hexdigest()
+    """The digest an exception entry pins its reviewed gold text with (UTF-8 bytes)."""
+    return sha256_text(sql)
 
 
 def listed_exception(example: Any, path: Path | None = None) -> dict[str, Any] | None:
     """The exception entry that covers this example's gold query, if any."""
     qid = example.extra.get("question_id")
-    entries = load_exceptions(path or EXCEPTIONS_FILE)
+    entries = load_exceptions(path)
     entry = entries.get(qid) if isinstance(qid, int) else None
     if entry is None or entry["db_id"] != example.db_id:
         return None
@@ -91,6 +112,7 @@ def gold_orders_rows(gold_sql: str) -> bool:
     try:
         tree = sqlglot.parse_one(gold_sql, read="sqlite")
     except (ParseError, TokenError, ValueError, RecursionError):
+        # No tree to look at: go by the words, erring towards the order-aware comparison.
         return "order by" in " ".join(gold_sql.lower().split())
     while isinstance(tree, (exp.Subquery, exp.Paren)):
         tree = tree.this
@@ -98,9 +120,9 @@ def gold_orders_rows(gold_sql: str) -> bool:
 
 
 def has_statement(sql: str) -> bool:
-    """False for text SQLite runs as nothing (blank, comments only): no answer at all."""
+    """False for text SQLite runs as nothing (blank, comments, ``;``): no answer at all."""
     try:
-        return bool(Tokenizer().tokenize(sql))
+        return any(t.token_type != TokenType.SEMICOLON for t in SQLite().tokenize(sql))
     except (TokenError, ValueError):
         return bool(sql.strip())
 
@@ -115,8 +137,9 @@ def prediction_budget(options: Any, gold_time_s: float) -> float:
 def _gold_time(ctx: WorkerContext, db: Path, sql: str, result: ExecResult, cap: float) -> float:
     """The gold query's own run time on this machine.
 
-    A gold-cache hit carries no time (elapsed 0), so the query is timed once more and the
-    time kept for this worker: the budget must not depend on whether the cache was warm.
+    A gold-cache hit carries the time measured when the entry was stored, so the budget
+    does not depend on whether the cache was warm. A result without a time (elapsed 0)
+    is timed once more here, and that time is kept for this worker.
     """
     if result.elapsed_s > 0:
         return result.elapsed_s
@@ -133,13 +156,11 @@ def _r_ves(
     pred_times: list[float] = []
     gold_times: list[float] = []
     for _ in range(repeats):
-        if has_statement(pred):
-            p = ctx.run(db, pred, timeout_s=budget)
-            if p.status != "ok":
-                return 0.0, None, f"timing run of the prediction: {p.status}"
-            pred_times.append(p.elapsed_s)
-        else:
-            pred_times.append(0.0)  # the official evaluator times SQLite doing nothing
+        # A blank prediction is timed too: the official evaluator times SQLite doing nothing.
+        p = ctx.run(db, pred, timeout_s=budget)
+        if p.status != "ok":
+            return 0.0, None, f"timing run of the prediction: {p.status}"
+        pred_times.append(p.elapsed_s)
         g = ctx.run(db, gold, timeout_s=cap)
         if g.status != "ok":
             return 0.0, None, f"timing run of the gold: {g.status}"
@@ -267,7 +288,12 @@ def reference_report(
         "invalid_ids": [r["id"] for r in invalid],
         "invalid_reasons": {r["id"]: r.get("reference_reason") for r in invalid},
         "listed": sum(1 for r in invalid if r.get("reference_listed")),
+        "exception_list": exception_list_identity(),
     }
+    try:
+        load_exceptions()
+    except DataError as exc:  # the workers scored without it: say so where people look
+        out["exception_list"]["error"] = str(exc)
     for metric in ("ex", "ex_strict", "soft_f1"):
         values = [float(r[metric]) for r in valid if r.get(metric) is not None]
         if values:

@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.benchmarks.base import BenchmarkData
-from harness.hashing import sha256_file
-from harness.scoring.bird_judge import EXCEPTIONS_FILE, judge_bird, load_exceptions
+from harness.scoring.bird_judge import exception_list_identity, judge_bird, load_exceptions
 from harness.scoring.worker import JudgeTask, WorkerContext
 from harness.selftest import SelftestReport
 
@@ -55,7 +54,7 @@ def exception_list_problems(bench: BenchmarkData, path: Path | None = None) -> l
     An entry whose question_id is not in the split, or whose gold text this split has
     corrected, simply does not apply; a db_id mismatch means the entry is wrong.
     """
-    entries = load_exceptions(path) if path else load_exceptions()
+    entries = load_exceptions(path)
     by_qid = {ex.extra.get("question_id"): ex for ex in bench.examples}
     problems = []
     for qid, entry in entries.items():
@@ -92,6 +91,6 @@ def selftest_bird(bench: BenchmarkData, ctx: WorkerContext, options: Any = None)
         "unlisted_invalid_references": [
             f["id"] for f in failures if f["problem"].startswith("invalid reference")
         ],
-        "exception_list": {"path": str(EXCEPTIONS_FILE), "sha256": sha256_file(EXCEPTIONS_FILE)},
+        "exception_list": exception_list_identity(),
     }
     return SelftestReport(summary=summary, failures=failures)

@@ -8,21 +8,18 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import pickle
 import sqlite3
 from pathlib import Path
 
+from harness.io import cache_root
 from harness.scoring.sandbox import ExecResult
 
 SCHEMA_VERSION = 2
 
 
 def default_cache_dir() -> Path:
-    if os.environ.get("HARNESS_CACHE_DIR"):
-        return Path(os.environ["HARNESS_CACHE_DIR"])
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "harness"
+    return cache_root()
 
 
 def cache_key(db_sha256: str, sql: str) -> str:

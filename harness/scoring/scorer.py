@@ -117,6 +117,10 @@ def score_benchmark(
     """Score every example that can be scored; write rows.jsonl and summary.json."""
     started = time.perf_counter()
     family = family_of(bench)
+    if family.semantics == "bird-official":
+        from harness.scoring.bird_judge import load_exceptions
+
+        load_exceptions()  # a broken exception list stops here, before any worker starts
     missing_db = set(bench.missing_db_ids)
     if missing_db and not options.allow_missing_db:
         n_affected = sum(1 for e in bench.examples if e.db_id in missing_db)

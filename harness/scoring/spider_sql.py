@@ -101,6 +101,8 @@ def parse_spider(sql: str, schema: SpiderSchema) -> dict:
 
 
 class _Converter:
+    """One query's conversion: the flags the token stream set, then the walk of its tree."""
+
     def __init__(self, sql: str, schema: SpiderSchema) -> None:
         self.schema = schema
         self.text = words.join_split_comparisons(sql)
