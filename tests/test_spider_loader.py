@@ -95,3 +95,16 @@ def test_invalid_json_names_line(tmp_path):
     (root / "dev.json").write_text('[\n{"db_id": "shop",\n')
     with pytest.raises(DataError, match=r"dev.json:\d+: invalid JSON"):
         load_spider(data_dir=root)
+
+
+def test_train_is_train_spider_plus_train_others(tmp_path):
+    root = _layout(tmp_path)
+    (root / "dev.json").rename(root / "train_spider.json")
+    others = [{"db_id": "shop", "question": "Names?", "query": "SELECT name FROM item"}]
+    (root / "train_others.json").write_text(json.dumps(others))
+    bench = load_spider(data_dir=root, split="train")
+    assert [e.gold_sql for e in bench.examples] == [
+        "SELECT count(*) FROM item",
+        "SELECT name FROM item",
+    ]
+    assert [p.name for p in bench.data_files[1:]] == ["train_spider.json", "train_others.json"]

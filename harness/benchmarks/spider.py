@@ -73,6 +73,16 @@ def load_tables(path: Path) -> dict[str, dict[str, Any]]:
     return tables
 
 
+def _split_files(data_dir: Path, split: str) -> list[Path]:
+    """The JSON files of a split. Spider ships its training set as train_spider.json and
+    train_others.json (train_gold.sql covers both, in that order): split "train" is them."""
+    if split == "train" and not (data_dir / "train.json").is_file():
+        parts = [data_dir / "train_spider.json", data_dir / "train_others.json"]
+        if parts[0].is_file():
+            return [p for p in parts if p.is_file()]
+    return [data_dir / f"{split}.json"]
+
+
 def _prepared_dir() -> Path:
     """Where `harness prepare spider` puts the data (spider/data or $HARNESS_DATA_DIR)."""
     from harness.manifest import get_asset
@@ -111,25 +121,29 @@ def load_spider(
         data_files.append(Path(gold_path))
     else:
         assert data_dir is not None
-        split_file = data_dir / f"{split}.json"
-        questions = _read_json(split_file)
-        if not isinstance(questions, list):
-            raise DataError(f"{split_file}: expected a JSON list of examples")
-        data_files.append(split_file)
+        questions = []
+        split_files = _split_files(data_dir, split)
+        names = " + ".join(p.name for p in split_files)
+        for split_file in split_files:
+            part = _read_json(split_file)
+            if not isinstance(part, list):
+                raise DataError(f"{split_file}: expected a JSON list of examples")
+            questions.extend(part)
+            data_files.append(split_file)
         gold_file = data_dir / f"{split}_gold.sql"
         if gold_file.is_file():
             gold = read_gold_file(gold_file)
             data_files.append(gold_file)
             if len(gold) != len(questions):
                 raise DataError(
-                    f"{gold_file}: {len(gold)} gold queries but {split_file} has "
+                    f"{gold_file}: {len(gold)} gold queries but {names} has "
                     f"{len(questions)} examples"
                 )
         else:
             gold = []
             for i, q in enumerate(questions):
                 if "query" not in q or "db_id" not in q:
-                    raise DataError(f"{split_file}: example {i} lacks field 'query' or 'db_id'")
+                    raise DataError(f"{names}: example {i} lacks field 'query' or 'db_id'")
                 gold.append((q["query"], q["db_id"]))
 
     examples: list[Example] = []
