@@ -42,12 +42,14 @@ bench: $(CORE_STAMP)
 endif
 
 # The embedded default, offline in seconds: replay the committed fixture predictions of a
-# baseline and a candidate (the `replay:` backend treats a predictions file as a model),
+# baseline and a candidate (the `replay:` backend treats a predictions file as a model;
+# their run folders are rebuilt from scratch each time, as they derive from committed files),
 # score them, build their leaderboard (markdown, JSON, plot), and gate the candidate
 # against the baseline (paired, question by question).
 fixture-score: $(CORE_STAMP)
 	@for name in baseline candidate; do \
 	  echo "== fixture: $$name"; \
+	  rm -rf $(RUNS)/fixture-$$name; \
 	  $(HARNESS) bench --model replay:$(FIXTURE_PREDS)/$$name.jsonl --bench fixture \
 	    --out $(RUNS)/fixture-$$name --no-progress || exit $$?; \
 	  echo; \
