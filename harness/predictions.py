@@ -40,14 +40,19 @@ def _id_list(ids: list[str]) -> str:
     return shown + (f", ... ({len(ids)} in all)" if len(ids) > _SHOW else "")
 
 
-def read_predictions(path: Path, examples: list[Example]) -> PredictionSet:
-    path = Path(path)
+def read_text(path: Path) -> str:
+    """A predictions file's text; a missing or non-UTF-8 file is a PredictionsError."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise PredictionsError(f"{path}: predictions file not found") from None
     except UnicodeDecodeError as exc:
         raise PredictionsError(f"{path}: not UTF-8 text ({exc.reason})") from None
+
+
+def read_predictions(path: Path, examples: list[Example]) -> PredictionSet:
+    path = Path(path)
+    text = read_text(path)
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()  # the file's final newline ends the last line; it is not a blank line

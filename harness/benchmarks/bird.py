@@ -20,7 +20,7 @@ from typing import Any
 
 from harness.benchmarks.base import BenchmarkData, read_json
 from harness.errors import DataError, PredictionsError
-from harness.predictions import PredictionSet, line_meta, line_sql
+from harness.predictions import PredictionSet, line_meta, line_sql, read_text
 from harness.records import Example
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -208,12 +208,7 @@ def read_bird_predictions(path: Path, bench: BenchmarkData) -> PredictionSet:
     Ids absent from the file are simply absent from the result: the scorer reports them.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise PredictionsError(f"{path}: predictions file not found") from None
-    except UnicodeDecodeError as exc:
-        raise PredictionsError(f"{path}: not UTF-8 text ({exc.reason})") from None
+    text = read_text(path)
     stripped = text.lstrip()
     if not stripped.startswith("{"):
         raise PredictionsError(
