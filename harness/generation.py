@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import fcntl
-import json
 import os
 import time
 import tomllib
@@ -51,7 +50,7 @@ from harness.backends.routing import RouteDecision, Router
 from harness.benchmarks.base import BenchmarkData, load_benchmark
 from harness.config import RunConfig
 from harness.errors import DataError, HarnessError, PredictionsError
-from harness.io import dumps, write_atomic, write_jsonl
+from harness.io import dumps, jsonl_objects, write_atomic, write_jsonl
 from harness.prompting import fewshot
 from harness.prompting.extract import extract_sql
 from harness.prompting.schema import SchemaInfo, read_schema, render_schema
@@ -126,14 +125,9 @@ def read_predictions_file(path: Path, repair: bool = True) -> list[dict[str, Any
         with open(path, "r+b") as fh:
             fh.truncate(end)
     rows = []
-    for lineno, line in enumerate(data[:end].split(b"\n")[:-1], 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise PredictionsError(f"{path}:{lineno}: invalid JSON: {exc.msg}") from None
-        if not isinstance(row, dict) or "id" not in row:
+    lines = data[:end].decode("utf-8").split("\n")[:-1]
+    for lineno, row in jsonl_objects(lines, path, PredictionsError):
+        if "id" not in row:
             raise PredictionsError(f"{path}:{lineno}: expected an object with an 'id'")
         rows.append(row)
     return rows

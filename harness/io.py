@@ -5,9 +5,34 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
+
+from harness.errors import HarnessError
+
+
+def jsonl_objects(
+    lines: Sequence[str],
+    path: Path | str,
+    error: type[HarnessError],
+    skip_torn_last: bool = False,
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-blank JSONL line. A line that is not a JSON
+    object raises `error` naming path:line; with `skip_torn_last`, an unparseable last
+    line (what a kill in the middle of a write leaves) is skipped instead."""
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            if skip_torn_last and lineno == len(lines):
+                continue
+            raise error(f"{path}:{lineno}: invalid JSON: {exc.msg}") from None
+        if not isinstance(obj, dict):
+            raise error(f"{path}:{lineno}: expected a JSON object")
+        yield lineno, obj
 
 
 def cache_root() -> Path:

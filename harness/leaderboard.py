@@ -27,6 +27,7 @@ from harness.identity import (
     run_identity,
     run_provenance,
 )
+from harness.io import jsonl_objects
 from harness.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, DEFAULT_SEED, bootstrap_ci
 from harness.summary import METRIC_LABELS
 
@@ -78,31 +79,25 @@ def _read_rows(path: Path) -> list[dict[str, Any]]:
         raise DataError(f"{path}: not found (per-question rows are needed for paired diffs)")
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for lineno, row in jsonl_objects(lines, path, DataError):
+        if "id" not in row:
+            raise DataError(f"{path}:{lineno}: a row needs an 'id'")
+        row_id = str(row["id"])
+        if row_id in seen:
+            raise DataError(f"{path}:{lineno}: duplicate id {row_id!r}")
+        seen.add(row_id)
+        for metric in METRICS:
+            value = row.get(metric)
+            if value is None:
                 continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}:{lineno}: invalid JSON: {exc.msg}") from None
-            if not isinstance(row, dict) or "id" not in row:
-                raise DataError(f"{path}:{lineno}: a row needs an 'id'")
-            row_id = str(row["id"])
-            if row_id in seen:
-                raise DataError(f"{path}:{lineno}: duplicate id {row_id!r}")
-            seen.add(row_id)
-            for metric in METRICS:
-                value = row.get(metric)
-                if value is None:
-                    continue
-                if metric in BINARY_METRICS and value not in (0, 1):
-                    raise DataError(f"{path}:{lineno}: field {metric!r} must be 0, 1 or null")
-                if isinstance(value, bool) or not isinstance(value, int | float):
-                    raise DataError(f"{path}:{lineno}: field {metric!r} must be a number or null")
-            if row.get("ex") is None:
-                raise DataError(f"{path}:{lineno}: field 'ex' is missing")
-            rows.append(row)
+            if metric in BINARY_METRICS and value not in (0, 1):
+                raise DataError(f"{path}:{lineno}: field {metric!r} must be 0, 1 or null")
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise DataError(f"{path}:{lineno}: field {metric!r} must be a number or null")
+        if row.get("ex") is None:
+            raise DataError(f"{path}:{lineno}: field 'ex' is missing")
+        rows.append(row)
     return rows
 
 

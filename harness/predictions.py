@@ -6,11 +6,11 @@ ignored) and JSONL objects with at least "id" and "sql" (what `harness generate`
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import PredictionsError
+from harness.io import jsonl_objects
 from harness.records import Example
 from harness.scoring.official_compat import prediction_text
 
@@ -87,18 +87,8 @@ def _read_lines(path: Path, lines: list[str], examples: list[Example]) -> Predic
 def _read_jsonl(path: Path, lines: list[str]) -> PredictionSet:
     preds = PredictionSet(sql={})
     seen_line: dict[str, int] = {}
-    for lineno, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            if lineno == len(lines):
-                # A torn final line (a run killed mid-write) is not a prediction.
-                continue
-            raise PredictionsError(f"{path}:{lineno}: invalid JSON: {exc.msg}") from None
-        if not isinstance(obj, dict):
-            raise PredictionsError(f"{path}:{lineno}: expected a JSON object")
+    # A torn final line (a run killed mid-write) is not a prediction.
+    for lineno, obj in jsonl_objects(lines, path, PredictionsError, skip_torn_last=True):
         if "id" not in obj:
             raise PredictionsError(f"{path}:{lineno}: missing field 'id'")
         pid = str(obj["id"])

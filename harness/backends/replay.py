@@ -8,7 +8,6 @@ per line in split order, text after a TAB ignored), matched by the example's pos
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from harness.backends.base import Backend, BackendOptions, Completion, Decoding, Request
 from harness.errors import PredictionsError
 from harness.hashing import sha256_file
+from harness.io import jsonl_objects
 
 
 class ReplayBackend(Backend):
@@ -40,16 +40,9 @@ class ReplayBackend(Backend):
         if not first.lstrip().startswith("{"):
             self.by_index = [ln.split("\t", 1)[0] for ln in lines]
             return
-        for n, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                if n == len(lines):
-                    continue  # a torn last line of a killed run
-                raise PredictionsError(f"{self.path}:{n}: invalid JSON: {exc.msg}") from None
-            if not isinstance(obj, dict) or "id" not in obj:
+        # A torn last line is what a killed run leaves.
+        for n, obj in jsonl_objects(lines, self.path, PredictionsError, skip_torn_last=True):
+            if "id" not in obj:
                 raise PredictionsError(f"{self.path}:{n}: expected an object with an 'id'")
             if not obj.get("outage") and "sql" not in obj and "raw_completion" not in obj:
                 raise PredictionsError(f"{self.path}:{n}: no 'sql' for id {obj['id']!r}")

@@ -20,6 +20,7 @@ from typing import Any
 
 from harness.benchmarks.base import BenchmarkData, read_json
 from harness.errors import DataError, PredictionsError
+from harness.io import jsonl_objects
 from harness.predictions import PredictionSet, line_meta, line_sql, read_text
 from harness.records import Example
 
@@ -275,17 +276,8 @@ def _read_jsonl(path: Path, text: str, bench: BenchmarkData) -> PredictionSet:
     preds = PredictionSet(sql={}, fmt="jsonl")
     taken: dict[str, int] = {}  # Example.id -> line that claimed it
     lines = text.splitlines()
-    for lineno, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            if lineno == len(lines):
-                continue  # a torn final line (a run killed mid-write) is not a prediction
-            raise PredictionsError(f"{path}:{lineno}: invalid JSON: {exc.msg}") from None
-        if not isinstance(obj, dict):
-            raise PredictionsError(f"{path}:{lineno}: expected a JSON object")
+    # A torn final line (a run killed mid-write) is not a prediction.
+    for lineno, obj in jsonl_objects(lines, path, PredictionsError, skip_torn_last=True):
         raw_id = obj.get("id", obj.get("question_id"))
         if raw_id is None or isinstance(raw_id, bool):
             raise PredictionsError(f"{path}:{lineno}: no 'id' (or 'question_id') field")
