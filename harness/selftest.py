@@ -1,4 +1,8 @@
-"""Gold scored as the prediction must be perfect: a check of data, databases and scorer."""
+"""Gold scored as the prediction must be perfect: a check of data, databases and scorer.
+
+Gold is scored through the same sandboxed path as any prediction; what counts as perfect
+is the benchmark family's verdict (`Family.selftest`).
+"""
 
 from __future__ import annotations
 
@@ -7,19 +11,39 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.benchmarks.base import load_benchmark
+from harness.benchmarks.base import BenchmarkData, load_benchmark
+from harness.errors import DataError
+from harness.io import jsonl_objects
 from harness.predictions import PredictionSet
+from harness.scoring.families import resolve
 from harness.scoring.scorer import ScoreOptions, family_of, score_benchmark
+
+Failure = dict[str, Any]  # {"id", "db_id", "problem", "error"}
 
 
 @dataclass
 class SelftestReport:
-    summary: dict[str, Any]
-    failures: list[dict[str, Any]] = field(default_factory=list)
+    summary: dict[str, Any]  # summary.json of the gold-vs-gold run, plus the verdict's details
+    failures: list[Failure] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
         return not self.failures and self.summary["n"] > 0
+
+
+def spider_verdict(
+    rows: list[dict[str, Any]], bench: BenchmarkData, options: ScoreOptions
+) -> tuple[list[Failure], dict[str, Any]]:
+    """Spider: every computed EX, TS and EM must be 1."""
+    failures = []
+    for row in rows:
+        bad = [m for m in ("ex", "ts", "em") if row.get(m) is not None and row[m] != 1]
+        if bad:
+            failures.append(
+                {"id": row["id"], "db_id": row["db_id"], "problem": ",".join(bad),
+                 "error": row.get("error")}
+            )  # fmt: skip
+    return failures, {}
 
 
 def selftest(
@@ -34,26 +58,9 @@ def selftest(
     family = family_of(data)
     preds = PredictionSet(sql={e.id: e.gold_sql for e in data.examples})
     with tempfile.TemporaryDirectory(prefix="harness-selftest-") as tmp:
-        summary = score_benchmark(data, preds, Path(out_dir or tmp), options)
-        import json
-
-        rows = [
-            json.loads(line)
-            for line in (Path(out_dir or tmp) / "rows.jsonl").read_text().splitlines()
-        ]
-    # Every computed metric must be perfect; a BIRD gold on the reviewed exception list
-    # is excused, and so is nothing else.
-    failures = []
-    for row in rows:
-        if row.get("reference_invalid") and row.get("reference_listed"):
-            continue
-        bad = [
-            m
-            for m in family.metrics
-            if m in ("ex", "ts", "em", "ex_strict") and row.get(m) is not None and row[m] != 1
-        ]
-        if bad:
-            failures.append(
-                {"id": row["id"], "db_id": row["db_id"], "metrics": bad, "error": row.get("error")}
-            )
-    return SelftestReport(summary=summary, failures=failures)
+        run_dir = Path(out_dir or tmp)
+        summary = score_benchmark(data, preds, run_dir, options)
+        lines = (run_dir / "rows.jsonl").read_text(encoding="utf-8").splitlines()
+        rows = [row for _, row in jsonl_objects(lines, run_dir / "rows.jsonl", DataError)]
+    failures, details = resolve(family.selftest)(rows, data, options)
+    return SelftestReport(summary={**summary, **details}, failures=failures)

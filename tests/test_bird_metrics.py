@@ -34,10 +34,11 @@ from harness.scoring.bird_judge import (
     prediction_budget,
     reference_report,
 )
-from harness.scoring.bird_selftest import selftest_bird, selftest_failures
+from harness.scoring.bird_selftest import selftest_failures
 from harness.scoring.sandbox import Limits
 from harness.scoring.scorer import ScoreOptions
 from harness.scoring.worker import JudgeTask, WorkerContext
+from harness.selftest import selftest
 
 SCHEMA = """
 CREATE TABLE customers(id INTEGER PRIMARY KEY, name TEXT, city TEXT, segment TEXT);
@@ -410,20 +411,23 @@ def _exceptions_file(path: Path, qid: int, gold: str, db_id: str = "shop") -> Pa
     return path
 
 
-def test_selftest_passes_on_valid_gold_and_needs_invalid_ones_listed(tmp_path, monkeypatch):
+def test_selftest_passes_on_valid_gold_and_needs_invalid_ones_listed(tmp_path):
     cases = [c for c in CASES if c.qid in (0, 2, 7, 17)]
     cases.append(Case(99, "SELECT nope FROM customers", "", 0, 0, 0.0))
-    bench = load_bird(build_bird_dir(tmp_path, cases), "dev")
-    ctx = WorkerContext(limits=Limits(), db_sha256={}, tables=bench.tables, family="bird")
-    monkeypatch.setattr(bird_judge, "EXCEPTIONS_FILE", tmp_path / "none.toml")
+    data_dir = build_bird_dir(tmp_path, cases)
     (tmp_path / "none.toml").write_text("")
-    report = selftest_bird(bench, ctx)
+
+    def run(exceptions: Path):
+        # The real `harness selftest --bench bird` path: sandboxed workers, family verdict.
+        options = ScoreOptions(jobs=1, no_cache=True, resamples=50, bird_exceptions=exceptions)
+        return selftest("bird", data_dir, "dev", None, options)
+
+    report = run(tmp_path / "none.toml")
     assert not report.passed
     assert [f["id"] for f in report.failures] == ["99"]
 
     listed = _exceptions_file(tmp_path / "listed.toml", 99, "SELECT nope FROM customers")
-    monkeypatch.setattr(bird_judge, "EXCEPTIONS_FILE", listed)
-    report = selftest_bird(bench, ctx)
+    report = run(listed)
     assert report.passed, report.failures
     assert report.summary["listed_references"] == ["99"]
     assert report.summary["exception_list"]["path"] == str(listed)

@@ -107,6 +107,13 @@ def scoring_options(func: Callable[..., Any]) -> Callable[..., Any]:
             show_default=True,
             help="...but never less than this (seconds).",
         ),
+        click.option(
+            "--bird-exceptions",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help="BIRD: reviewed list of known-bad gold queries "
+            "(default bird/reference_exceptions.toml).",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -130,4 +137,5 @@ def score_options_from(kwargs: dict[str, Any]) -> Any:
         r_ves_repeats=kwargs["r_ves_repeats"],
         bird_timeout_factor=kwargs["bird_timeout_factor"],
         bird_timeout_floor_s=kwargs["bird_timeout_floor_s"],
+        bird_exceptions=kwargs["bird_exceptions"],
     )

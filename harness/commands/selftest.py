@@ -37,12 +37,15 @@ def command(
     report = selftest(bench, data_dir, split, db_dir, score_options_from(kwargs), out_dir)
     click.echo(render_table(report.summary, FAMILIES[bench]))
     if not report.passed:
-        shown = "; ".join(
-            f"{f['id']} ({f['db_id']}: {','.join(f['metrics'])}"
-            f"{': ' + f['error'] if f.get('error') else ''})"
-            for f in report.failures[:10]
-        )
+        shown = "; ".join(_describe(f) for f in report.failures[:10])
         raise SelftestFailed(
             f"{len(report.failures)} gold queries do not match themselves: {shown}"
         )
     click.echo(f"selftest passed: {report.summary['n']} gold queries match themselves.")
+
+
+def _describe(failure: dict[str, Any]) -> str:
+    if failure.get("id") is None:  # about the data (e.g. the exception list), not one row
+        return failure["problem"]
+    error = f": {failure['error']}" if failure.get("error") else ""
+    return f"{failure['id']} ({failure['db_id']}: {failure['problem']}{error})"

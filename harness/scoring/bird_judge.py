@@ -197,7 +197,7 @@ def judge_bird(task: JudgeTask, ctx: WorkerContext) -> dict[str, Any]:
         "failure": None,
     }
     try:
-        entry = listed_exception(example)
+        entry = listed_exception(example, getattr(options, "bird_exceptions", None))
     except DataError as exc:
         entry = None
         row["reference_reason"] = f"exception list unreadable: {exc}"
@@ -270,7 +270,10 @@ def judge_bird(task: JudgeTask, ctx: WorkerContext) -> dict[str, Any]:
 
 
 def reference_report(
-    rows: list[dict[str, Any]], resamples: int = 10_000, seed: int = 0
+    rows: list[dict[str, Any]],
+    resamples: int = 10_000,
+    seed: int = 0,
+    exceptions_path: Path | None = None,
 ) -> dict[str, Any]:
     """What summary.json reports beside the headline: EX over valid references, coverage.
 
@@ -288,10 +291,10 @@ def reference_report(
         "invalid_ids": [r["id"] for r in invalid],
         "invalid_reasons": {r["id"]: r.get("reference_reason") for r in invalid},
         "listed": sum(1 for r in invalid if r.get("reference_listed")),
-        "exception_list": exception_list_identity(),
+        "exception_list": exception_list_identity(exceptions_path),
     }
     try:
-        load_exceptions()
+        load_exceptions(exceptions_path)
     except DataError as exc:  # the workers scored without it: say so where people look
         out["exception_list"]["error"] = str(exc)
     for metric in ("ex", "ex_strict", "soft_f1"):

@@ -2,8 +2,8 @@
 gold (one that fails to execute or exceeds the time budget) must be on the reviewed
 exception list (bird/reference_exceptions.toml).
 
-`selftest_bird` judges each example in this process with the gold as the prediction;
-`selftest_failures` is the verdict over rows, usable on rows.jsonl from any scorer run.
+`bird_verdict` is the verdict `harness selftest --bench bird` applies to the gold-vs-gold
+rows; `selftest_failures` is its per-row rule, usable on rows.jsonl from any scorer run.
 """
 
 from __future__ import annotations
@@ -12,9 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.benchmarks.base import BenchmarkData
-from harness.scoring.bird_judge import exception_list_identity, judge_bird, load_exceptions
-from harness.scoring.worker import JudgeTask, WorkerContext
-from harness.selftest import SelftestReport
+from harness.scoring.bird_judge import exception_list_identity, load_exceptions
 
 PERFECT = {"ex": 1, "ex_strict": 1, "soft_f1": 1.0}
 
@@ -67,30 +65,23 @@ def exception_list_problems(bench: BenchmarkData, path: Path | None = None) -> l
     return problems
 
 
-def selftest_bird(bench: BenchmarkData, ctx: WorkerContext, options: Any = None) -> SelftestReport:
-    """Judge gold against itself for every example whose database is present."""
-    if options is None:
-        from harness.scoring.scorer import ScoreOptions
-
-        options = ScoreOptions()
-    present = [ex for ex in bench.examples if ex.db_paths]
-    rows = [judge_bird(JudgeTask(ex, ex.gold_sql, options), ctx) for ex in present]
+def bird_verdict(
+    rows: list[dict[str, Any]], bench: BenchmarkData, options: Any
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The selftest verdict on gold scored against itself: the rows' failures, the
+    exception list's contradictions with this split, and which references it excused."""
+    path = getattr(options, "bird_exceptions", None)
     failures = selftest_failures(rows)
     failures += [
         {"id": None, "db_id": None, "problem": p, "error": None}
-        for p in exception_list_problems(bench)
+        for p in exception_list_problems(bench, path)
     ]
-    listed = [r["id"] for r in rows if r.get("reference_listed")]
-    summary = {
-        "benchmark": bench.name,
-        "split": bench.split,
-        "n": len(rows),
-        "n_total": len(bench.examples),
+    details = {
         "skipped_missing_db": sorted(bench.missing_db_ids),
-        "listed_references": listed,
+        "listed_references": [r["id"] for r in rows if r.get("reference_listed")],
         "unlisted_invalid_references": [
             f["id"] for f in failures if f["problem"].startswith("invalid reference")
         ],
-        "exception_list": exception_list_identity(),
+        "exception_list": exception_list_identity(path),
     }
-    return SelftestReport(summary=summary, failures=failures)
+    return failures, details

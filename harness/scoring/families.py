@@ -12,6 +12,9 @@ from typing import Any
 @dataclass(frozen=True)
 class Family:
     judge: str  # "module:function", imported inside the worker
+    # "module:function" (rows, bench, options) -> (failures, details): the selftest verdict
+    # on gold scored against itself.
+    selftest: str
     metrics: tuple[str, ...]
     group_field: str
     groups: tuple[str, ...]
@@ -20,6 +23,7 @@ class Family:
 
 SPIDER = Family(
     judge="harness.scoring.spider_judge:judge_spider",
+    selftest="harness.selftest:spider_verdict",
     metrics=("ex", "ts", "em"),
     group_field="hardness",
     groups=("easy", "medium", "hard", "extra"),
@@ -27,6 +31,7 @@ SPIDER = Family(
 )
 BIRD = Family(
     judge="harness.scoring.bird_judge:judge_bird",
+    selftest="harness.scoring.bird_selftest:bird_verdict",
     metrics=("ex", "ex_strict", "soft_f1", "r_ves"),
     group_field="difficulty",
     groups=("simple", "moderate", "challenging"),
@@ -36,6 +41,11 @@ BIRD = Family(
 FAMILIES: dict[str, Family] = {"spider": SPIDER, "fixture": SPIDER, "bird": BIRD}
 
 
-def resolve_judge(family: Family) -> Callable[..., dict[str, Any]]:
-    module, func = family.judge.split(":")
+def resolve(target: str) -> Callable[..., Any]:
+    """The function a "module:function" string names, imported on first use."""
+    module, func = target.split(":")
     return getattr(importlib.import_module(module), func)
+
+
+def resolve_judge(family: Family) -> Callable[..., dict[str, Any]]:
+    return resolve(family.judge)

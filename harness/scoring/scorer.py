@@ -48,6 +48,8 @@ class ScoreOptions:
     # timeout_s, so the ceiling does not depend on the grader's hardware.
     bird_timeout_factor: float = 10.0
     bird_timeout_floor_s: float = 5.0
+    # BIRD: the reviewed list of known-bad gold queries (None = bird/reference_exceptions.toml)
+    bird_exceptions: Path | None = None
     limit: int | None = None  # score only the split's first N examples (a partial score)
 
     def __post_init__(self) -> None:
@@ -120,7 +122,8 @@ def score_benchmark(
     if family.semantics == "bird-official":
         from harness.scoring.bird_judge import load_exceptions
 
-        load_exceptions()  # a broken exception list stops here, before any worker starts
+        # A broken exception list stops here, before any worker starts.
+        load_exceptions(options.bird_exceptions)
     missing_db = set(bench.missing_db_ids)
     if missing_db and not options.allow_missing_db:
         n_affected = sum(1 for e in bench.examples if e.db_id in missing_db)
@@ -230,7 +233,9 @@ def score_benchmark(
         )
         from harness.scoring.bird_judge import reference_report
 
-        summary["reference"] = reference_report(final_rows, options.resamples, options.seed)
+        summary["reference"] = reference_report(
+            final_rows, options.resamples, options.seed, options.bird_exceptions
+        )
         evidence = {bool(e.extra.get("evidence_used", True)) for e in to_score}
         summary["evidence"] = evidence.pop() if len(evidence) == 1 else None
     summary["scorer"] = scorer
