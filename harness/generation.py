@@ -21,18 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import tomli_w
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.text import Text
 
 from harness.backends.adapters import parse_adapters
 from harness.backends.api import scrub_url
@@ -51,6 +39,7 @@ from harness.benchmarks.base import BenchmarkData, load_benchmark
 from harness.config import RunConfig
 from harness.errors import DataError, HarnessError, PredictionsError
 from harness.io import dumps, jsonl_objects, write_atomic, write_jsonl
+from harness.progress import make_progress
 from harness.prompting import fewshot
 from harness.prompting.extract import extract_sql
 from harness.prompting.schema import SchemaInfo, read_schema, render_schema
@@ -360,29 +349,9 @@ class PromptBuilder:
 # ---------------------------------------------------------------- progress
 
 
-class RateColumn(ProgressColumn):
-    def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text(f"{speed:.2f} rows/s" if speed else "-- rows/s", style="progress.data.speed")
-
-
 def _short(kind: str, target: str, width: int = 32) -> str:
     name = f"{kind}:{Path(target).name if '/' in target and Path(target).exists() else target}"
     return name if len(name) <= width else name[: width - 1] + "…"
-
-
-def make_progress(enabled: bool) -> Progress:
-    return Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        RateColumn(),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        disable=not enabled,
-    )
 
 
 # ---------------------------------------------------------------- the run

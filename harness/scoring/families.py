@@ -45,7 +45,3 @@ def resolve(target: str) -> Callable[..., Any]:
     """The function a "module:function" string names, imported on first use."""
     module, func = target.split(":")
     return getattr(importlib.import_module(module), func)
-
-
-def resolve_judge(family: Family) -> Callable[..., dict[str, Any]]:
-    return resolve(family.judge)

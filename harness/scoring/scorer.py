@@ -18,7 +18,7 @@ from harness.io import dumps, write_json, write_jsonl
 from harness.predictions import PredictionSet, read_predictions
 from harness.provenance import git_state
 from harness.records import Example
-from harness.scoring.families import FAMILIES, Family, resolve_judge
+from harness.scoring.families import FAMILIES, Family, resolve
 from harness.scoring.gold_cache import default_cache_dir
 from harness.scoring.pool import run_isolated
 from harness.scoring.sandbox import Limits
@@ -75,7 +75,7 @@ def _judge_in_worker(task: JudgeTask) -> dict[str, Any]:
     key = ("judge", ctx.family)
     judge = ctx.memo.get(key)
     if judge is None:
-        judge = ctx.memo[key] = resolve_judge(FAMILIES[ctx.family])
+        judge = ctx.memo[key] = resolve(FAMILIES[ctx.family].judge)
     try:
         return judge(task, ctx)
     except Exception as exc:  # a judge bug costs one row, labelled, never the run
