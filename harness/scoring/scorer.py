@@ -109,6 +109,16 @@ def _data_provenance(bench: BenchmarkData, examples: list[Example]) -> dict[str,
     return {"files": files, "databases": dict(sorted(dbs.items())), "sha256": combined}
 
 
+def check_databases(bench: BenchmarkData, options: ScoreOptions) -> None:
+    """Refuse, before anything runs, a benchmark with missing databases unless a partial
+    score was asked for (--allow-missing-db)."""
+    missing = set(bench.missing_db_ids)
+    if missing and not options.allow_missing_db:
+        n_affected = sum(1 for e in bench.examples if e.db_id in missing)
+        where = str(bench.data_files[0].parent) if bench.data_files else "the data directory"
+        raise MissingDatabaseError(sorted(missing), n_affected, where)
+
+
 def score_benchmark(
     bench: BenchmarkData,
     predictions: PredictionSet,
@@ -124,11 +134,8 @@ def score_benchmark(
 
         # A broken exception list stops here, before any worker starts.
         load_exceptions(options.bird_exceptions)
+    check_databases(bench, options)
     missing_db = set(bench.missing_db_ids)
-    if missing_db and not options.allow_missing_db:
-        n_affected = sum(1 for e in bench.examples if e.db_id in missing_db)
-        where = str(bench.data_files[0].parent) if bench.data_files else "the data directory"
-        raise MissingDatabaseError(sorted(missing_db), n_affected, where)
     outage = set(predictions.outage_ids)
     to_score = [e for e in bench.examples if e.db_id not in missing_db and e.id not in outage]
     excluded_missing = [e.id for e in bench.examples if e.db_id in missing_db]

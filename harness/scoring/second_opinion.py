@@ -13,7 +13,7 @@ from typing import Any
 
 from tabulate import tabulate
 
-from harness.errors import ConfigError, HarnessError, MissingDatabaseError
+from harness.errors import ConfigError, HarnessError
 from harness.io import write_json
 from harness.scoring.official_bridge import (
     LEVELS,
@@ -23,7 +23,12 @@ from harness.scoring.official_bridge import (
     find_evaluator,
     run_official,
 )
-from harness.scoring.scorer import ScoreOptions, load_for_scoring, score_benchmark
+from harness.scoring.scorer import (
+    ScoreOptions,
+    check_databases,
+    load_for_scoring,
+    score_benchmark,
+)
 
 EVALUATORS = ("native", "official", "both")
 
@@ -71,9 +76,8 @@ def score_with(
     summary = None
     if evaluator == "both":
         summary = score_benchmark(data, preds, out_dir, options, Path(pred_path))
-    elif data.missing_db_ids and not options.allow_missing_db:
-        n = sum(1 for e in data.examples if e.db_id in set(data.missing_db_ids))
-        raise MissingDatabaseError(data.missing_db_ids, n, "the data directory")
+    else:
+        check_databases(data, options)
     outage = set(preds.outage_ids)
     ids = [e.id for e in data.examples if e.db_paths and e.id not in outage]
     result = run_official(
