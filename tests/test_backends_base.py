@@ -40,6 +40,8 @@ def test_core_imports_stay_torch_free() -> None:
         "import harness.backends.base, harness.backends.cache, harness.backends.routing\n"
         "import harness.backends.replay, harness.generation, harness.config\n"
         "import harness.commands.generate, harness.commands.bench\n"
+        "import harness.scoring.scorer, harness.scoring.spider_judge, harness.commands.score\n"
+        "import harness.leaderboard, harness.diffing\n"
         "heavy = ('torch', 'transformers', 'peft', 'openai', 'anthropic')\n"
         "bad = [m for m in heavy if m in sys.modules]\n"
         "assert not bad, bad\n"
