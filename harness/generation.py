@@ -37,13 +37,13 @@ from harness.backends.prices import PRICES_AS_OF, PRICES_VERIFIED
 from harness.backends.routing import RouteDecision, Router
 from harness.benchmarks.base import BenchmarkData, load_benchmark
 from harness.config import RunConfig
-from harness.errors import DataError, HarnessError, PredictionsError
+from harness.errors import HarnessError, PredictionsError
 from harness.io import dumps, jsonl_objects, write_atomic, write_jsonl
 from harness.progress import make_progress
-from harness.prompting import fewshot
+from harness.prompting.builder import PromptBuilder, recorded_spec, resolve_spec
 from harness.prompting.extract import extract_sql
-from harness.prompting.schema import SchemaInfo, read_schema, render_schema
-from harness.prompting.templates import Shot, build_messages, template_sha256
+from harness.prompting.formats import load_format
+from harness.prompting.templates import template_sha256
 from harness.records import Example
 
 PREDICTIONS = "predictions.jsonl"
@@ -211,9 +211,12 @@ def resolve_tables(
     uses_prompts = backend.uses_prompts if backend else kind != "replay"
     prompt: dict[str, Any] = {}
     if uses_prompts:
+        fmt = load_format(cfg.prompt.format)
+        spec = resolve_spec(fmt, cfg.benchmark.name, cfg.prompt.schema, cfg.prompt.rows)
         prompt = {
-            "schema": cfg.prompt.schema,
-            "rows": cfg.prompt.rows if cfg.prompt.schema == "rows" else None,
+            "format": fmt.name,
+            "format_sha256": fmt.sha256,
+            **recorded_spec(spec),
             "shots": cfg.prompt.shots,
             "shots_from": cfg.prompt.shots_from if cfg.prompt.shots else None,
             "template": _template_mode(backend) if backend else None,
@@ -272,80 +275,6 @@ def _read_config(path: Path) -> dict[str, Any] | None:
         raise RunDirError(f"{path}: invalid TOML ({exc}); delete it or use another --out") from None
 
 
-# ---------------------------------------------------------------- prompts
-
-
-class PromptBuilder:
-    """Messages per example: schema (read once per database), shots, question."""
-
-    def __init__(self, cfg: RunConfig, bench: BenchmarkData) -> None:
-        self.cfg = cfg
-        self.bench = bench
-        self._schemas: dict[tuple[str, str], SchemaInfo] = {}
-        self._rendered: dict[tuple[str, str], str] = {}
-        self.pool: list[fewshot.PoolItem] = []
-        self.pool_tables: dict[str, dict[str, Any]] = {}
-        if cfg.prompt.shots > 0:
-            self._load_pool()
-
-    def _load_pool(self) -> None:
-        source = self.cfg.prompt.shots_from
-        if Path(source).suffix in (".json", ".jsonl") and Path(source).is_file():
-            self.pool = fewshot.load_pool_file(Path(source))
-            return
-        if source == self.bench.split:
-            pool_bench = self.bench
-        else:
-            b = self.cfg.benchmark
-            try:
-                pool_bench = load_benchmark(
-                    b.name, data_dir=b.data_dir, split=source, db_dir=b.db_dir, evidence=b.evidence
-                )
-            except DataError as exc:
-                # The default "train" is no file name in Spider's release (train_spider.json,
-                # train_others.json), and BIRD's loader has no train split.
-                raise DataError(
-                    f"few-shot pool --shots-from {source!r}: {exc}. Name a split this benchmark "
-                    "has (Spider: train_spider; the evaluated split also works, the question "
-                    "itself excluded) or a JSON/JSONL file of {question, sql}"
-                ) from None
-        self.pool = fewshot.pool_from_examples(pool_bench.examples)
-        self.pool_tables = pool_bench.tables
-
-    def schema_info(
-        self, db_id: str, db_path: Path | None, tables: dict[str, Any], context: str = ""
-    ) -> SchemaInfo:
-        key = (db_id, str(db_path))
-        if key not in self._schemas:
-            self._schemas[key] = read_schema(db_id, db_path, tables.get(db_id), context)
-        return self._schemas[key]
-
-    def _schema_text(self, info: SchemaInfo) -> str:
-        key = (info.db_id, str(info.db_path))
-        if key not in self._rendered:
-            self._rendered[key] = render_schema(info, self.cfg.prompt.schema, self.cfg.prompt.rows)
-        return self._rendered[key]
-
-    def example_schema(self, ex: Example) -> SchemaInfo:
-        return self.schema_info(
-            ex.db_id, ex.db_paths[0] if ex.db_paths else None, self.bench.tables, ex.context
-        )
-
-    def messages(self, ex: Example) -> tuple[dict[str, str], ...]:
-        shots = []
-        for item in fewshot.select_shots(
-            self.pool, self.cfg.prompt.shots, self.cfg.decoding.seed, ex.id, ex.question
-        ):
-            schema = item.schema
-            if not schema and item.db_id:
-                tables = self.pool_tables or self.bench.tables
-                if item.db_path is not None or item.db_id in tables:
-                    schema = self._schema_text(self.schema_info(item.db_id, item.db_path, tables))
-            shots.append(Shot(item.question, item.sql, schema, item.evidence))
-        schema = self._schema_text(self.example_schema(ex))
-        return build_messages(schema, ex.question, ex.evidence, shots)
-
-
 # ---------------------------------------------------------------- progress
 
 
@@ -386,13 +315,17 @@ def _open_backend(cfg: RunConfig, options: BackendOptions) -> Backend:
     return CachedBackend(backend, ResponseCache(path))
 
 
-def make_row(ex: Example, c: Completion, route: RouteDecision | None) -> dict[str, Any]:
+def make_row(
+    ex: Example, c: Completion, route: RouteDecision | None, prefix: str = ""
+) -> dict[str, Any]:
+    """`prefix`: the start of the answer that the prompt itself ended with (a base model
+    continued from "SELECT "); extraction reads it back, raw_completion stays as generated."""
     if c.outage:
         sql = ""
     elif c.sql is not None:
         sql = c.sql
     else:
-        sql = extract_sql(c.text)
+        sql = extract_sql(prefix + c.text)
     row: dict[str, Any] = {
         "id": ex.id,
         "db_id": ex.db_id,
@@ -494,6 +427,8 @@ def _run_pending(
     builder = PromptBuilder(cfg, bench) if backend.uses_prompts else None
     requests: list[Request] = []
     routes: list[RouteDecision | None] = []
+    prefixes: list[str] = []
+    plain = _template_mode(backend) == "plain"
     with make_progress(progress) as bar:
         task = bar.add_task("prepare", total=len(pending))
         for ex in pending:
@@ -502,11 +437,18 @@ def _run_pending(
                 if router and builder
                 else None
             )
-            messages = builder.messages(ex) if builder else ()
+            prompt = builder.prompt(ex) if builder else None
             requests.append(
-                Request(ex.id, index[ex.id], messages, adapter=decision.route if decision else None)
+                Request(
+                    ex.id,
+                    index[ex.id],
+                    prompt.messages if prompt else (),
+                    adapter=decision.route if decision else None,
+                    text=prompt.text if prompt else None,
+                )
             )
             routes.append(decision)
+            prefixes.append(prompt.completion_prefix if prompt and plain else "")
             bar.advance(task)
     decoding = Decoding(
         max_new_tokens=cfg.decoding.max_new_tokens,
@@ -522,7 +464,7 @@ def _run_pending(
                 f"generate {_short(backend.kind, backend.target)}", total=len(requests)
             )
             for i, completion in backend.generate(requests, decoding):
-                appender.write(make_row(pending[i], completion, routes[i]))
+                appender.write(make_row(pending[i], completion, routes[i], prefixes[i]))
                 result.n_new += 1
                 result.cached += completion.cached
                 bar.advance(task)

@@ -163,7 +163,7 @@ class HFBackend(Backend):
         return "plain"
 
     def render(self, request: Request) -> str:
-        return render(request.messages, self.tokenizer, self.mode)
+        return render(request.messages, self.tokenizer, self.mode, request.text)
 
     def _device(self) -> Any:
         return next(self.model.parameters()).device

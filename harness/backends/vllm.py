@@ -92,7 +92,8 @@ class VLLMBackend(Backend):
         prompts = [
             {
                 "prompt_token_ids": self.tokenizer(
-                    render(r.messages, self.tokenizer, self.mode), add_special_tokens=special
+                    render(r.messages, self.tokenizer, self.mode, r.text),
+                    add_special_tokens=special,
                 )["input_ids"]
             }
             for r in requests

@@ -7,6 +7,8 @@ Kinds, each a superset of the one before except `ddl`:
 - ddl:     the CREATE TABLE statements as stored in the database
 - rows:    ddl + the first N rows of every table (the "CreateTable + Select N" prompt of
            Rajkumar et al., 2022, "Evaluating the Text-to-SQL Capabilities of LLMs")
+- sqlite_master: Qwen2.5-Coder's CREATE TABLE + example rows text (schema_master.py)
+- omnisql: OmniSQL's CREATE TABLE with comments and example values (schema_omnisql.py)
 """
 
 from __future__ import annotations
@@ -22,7 +24,10 @@ from typing import Any
 
 from harness.errors import DataError
 
+# The kinds render_schema writes; the last two need more than the schema (a prompt format's
+# representation may be any of REPRESENTATIONS).
 SCHEMA_KINDS = ("minimal", "typed", "keys", "ddl", "rows")
+REPRESENTATIONS = (*SCHEMA_KINDS, "sqlite_master", "omnisql")
 _CELL_CHARS = 40
 
 
