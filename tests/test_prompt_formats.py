@@ -77,7 +77,9 @@ def test_harness_format_is_todays_wording(spider_dir: Path, kind: str) -> None:
                 Shot(
                     item.question,
                     item.sql,
-                    render_schema(builder.schema_info(item.db_id, item.db_path, bench.tables), kind),
+                    render_schema(
+                        builder.schema_info(item.db_id, item.db_path, bench.tables), kind
+                    ),
                 )
                 for item in fewshot.select_shots(builder.pool, shots, 0, ex.id, ex.question)
             ]
@@ -169,7 +171,11 @@ def value_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_omnisql_spider_dev_byte_for_byte(
-    spider_dir: Path, punkt_standin: None, value_cache: Path, monkeypatch: pytest.MonkeyPatch
+    spider_dir: Path,
+    punkt_standin: None,
+    value_cache: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     _needs_lucene()
     monkeypatch.setenv("HARNESS_CACHE_DIR", str(value_cache))
@@ -177,12 +183,16 @@ def test_omnisql_spider_dev_byte_for_byte(
     stored = _stored("omnisql-spider-dev")
     builder = _builder(bench, format="omnisql")
     assert _compare(builder, bench, stored, False) == 972
-    # Retrieval matters: without it a good share of the prompts differ.
-    plain = _builder(bench, format="omnisql", schema="omnisql")
+    # Retrieval matters: the same format without it gets a good share of them wrong.
+    fmt = tmp_path / "omnisql-no-retrieval.toml"
+    shipped = Path(__file__).parent.parent / "harness" / "prompting" / "formats" / "omnisql.toml"
+    fmt.write_text(shipped.read_text().replace("retrieval = true", "retrieval = false"))
+    without = _builder(bench, format=str(fmt))
     by_id = {e.id: e for e in bench.examples}
-    differ = sum(plain.prompt(by_id[i]).messages[0]["content"] != s["messages"][0]["content"]
-                 for i, s in stored.items())
-    assert differ > 100
+    differ = sum(
+        list(without.prompt(by_id[i]).messages) != want["messages"] for i, want in stored.items()
+    )
+    assert 100 < differ < 972, differ
 
 
 def test_omnisql_bird_byte_for_byte(
@@ -273,5 +283,5 @@ def test_prompts_command_with_a_custom_format(
 
 def test_format_parse_reports_block_errors() -> None:
     data = b'name = "x"\n[blocks]\na = "{% for %}"\n[chat]\nuser = ""\n[plain]\ntext = ""\n'
-    with pytest.raises(ConfigError, match="blocks.a"):
+    with pytest.raises(ConfigError, match=r"blocks\.a"):
         parse_format(data, "inline")

@@ -3,8 +3,8 @@ OmniSQL, train_and_evaluate/build_contents_index.py and process_dataset.py):
 
 1. every distinct short string value of every column (not a number, 1 to 40 characters)
    is a document of a BM25 Lucene index, one index per database (built here by Anserini,
-   the Lucene toolkit pyserini ships, with upstream's options; cached under the harness
-   cache root, keyed by the documents' sha256);
+   the Lucene toolkit pyserini ships, in this process's JVM, with upstream's options;
+   cached under the harness cache root, keyed by the documents' sha256);
 2. the question's word n-grams (nltk's word_tokenize, n <= 8) and the question itself are
    queries; each takes the top 10 hits;
 3. a hit counts when its longest substring found in the question (lower case) covers more
@@ -16,22 +16,21 @@ Needs the `omnisql` extra (pyserini + pyjnius), a JDK (11 or newer) and nltk's p
 
 from __future__ import annotations
 
-import glob
 import hashlib
-import importlib.util
 import json
 import os
 import shutil
 import sqlite3
-import subprocess
+import sys
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
-from contextlib import closing
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import closing, contextmanager
 from functools import lru_cache
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
-from harness.errors import ConfigError, DataError
+from harness.errors import ConfigError
 from harness.io import cache_root
 
 TOP_K = 10
@@ -78,44 +77,60 @@ def index_documents(db_path: Path) -> list[dict[str, str]]:
     return docs
 
 
-def _anserini_jar() -> Path:
-    spec = importlib.util.find_spec("pyserini")
-    if spec is None or not spec.submodule_search_locations:
-        raise ConfigError(f"OmniSQL's value retrieval needs pyserini: {_EXTRA}")
-    folder = Path(next(iter(spec.submodule_search_locations))) / "resources" / "jars"
-    jars = sorted(glob.glob(str(folder / "anserini-*-fatjar.jar")))
-    if not jars:
-        raise ConfigError(f"{folder}: no Anserini jar in the pyserini package")
-    return Path(jars[-1])
+@lru_cache(maxsize=1)
+def _lucene() -> Any:
+    """pyserini's Anserini classes, in this process's JVM (started on first use)."""
+    try:
+        from pyserini.pyclass import JArrayList, autoclass
+    except Exception as exc:  # ImportError, or jnius finding no JVM
+        raise ConfigError(
+            f"OmniSQL's value retrieval cannot start Lucene ({exc}); {_EXTRA}"
+        ) from None
+    return SimpleNamespace(
+        searcher=autoclass("io.anserini.search.SimpleSearcher"),
+        indexer=autoclass("io.anserini.index.IndexCollection"),
+        array_list=JArrayList,
+    )
 
 
-def _java() -> str:
-    home = os.environ.get("JAVA_HOME")
-    java = str(Path(home) / "bin" / "java") if home else shutil.which("java")
-    if not java or not Path(java).exists():
-        raise ConfigError(f"OmniSQL's value retrieval runs Lucene: no `java` found; {_EXTRA}")
-    return java
+@contextmanager
+def _quiet(log: Path) -> Iterator[None]:
+    """Anserini logs to the process's stdout/stderr: send both to `log` meanwhile."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    with open(log, "wb") as fh:
+        os.dup2(fh.fileno(), 1)
+        os.dup2(fh.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
 
 
 def build_index(docs: Sequence[dict[str, str]], index_dir: Path) -> None:
-    """Anserini's IndexCollection with build_content_index's options (a fresh folder)."""
+    """Anserini's IndexCollection with build_content_index's options, into a fresh folder
+    (one input file, so documents keep their order and doc ids)."""
+    lucene = _lucene()
     with tempfile.TemporaryDirectory(prefix="harness-values-") as tmp:
         (Path(tmp) / "contents.json").write_text(json.dumps(list(docs), indent=2))
         partial = Path(f"{index_dir}.partial")
         shutil.rmtree(partial, ignore_errors=True)
-        cmd = [
-            _java(),
-            "-cp",
-            str(_anserini_jar()),
-            "io.anserini.index.IndexCollection",
+        args = [
             *("-collection", "JsonCollection", "-input", tmp, "-index", str(partial)),
             *("-generator", "DefaultLuceneDocumentGenerator", "-threads", "1"),
             *("-storePositions", "-storeDocvectors", "-storeRaw"),
         ]
-        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-            raise ConfigError(f"building the value index {index_dir} failed: {tail[0]}")
+        log = Path(tmp) / "index.log"
+        try:
+            with _quiet(log):
+                lucene.indexer.main(args)
+        except Exception as exc:
+            tail = log.read_text(errors="replace").strip().splitlines()[-1:] or [str(exc)]
+            raise ConfigError(f"building the value index {index_dir} failed: {tail[0]}") from None
         partial.rename(index_dir)
 
 
@@ -148,16 +163,15 @@ class ValueSearcher:
     """BM25 top-10 hits per query for one database (LuceneSearcher defaults: k1=0.9, b=0.4)."""
 
     def __init__(self, index_dir: Path | None, threads: int = 2) -> None:
-        self.searcher = _searcher_class()(str(index_dir)) if index_dir else None
+        self.lucene = _lucene() if index_dir else None
+        self.searcher = self.lucene.searcher(str(index_dir)) if self.lucene else None
         self.threads = threads
         self._hits: dict[str, list[dict[str, str]]] = {}
 
     def hits(self, queries: Sequence[str]) -> dict[str, list[dict[str, str]]]:
         todo = [q for q in dict.fromkeys(queries) if q not in self._hits]
         if todo and self.searcher is not None:
-            from pyserini.pyclass import JArrayList
-
-            jq, jid = JArrayList(), JArrayList()
+            jq, jid = self.lucene.array_list(), self.lucene.array_list()
             for i, q in enumerate(todo):
                 jq.add(q)
                 jid.add(str(i))
@@ -232,7 +246,3 @@ def question_values(searcher: ValueSearcher, question: str) -> dict[str, list[st
                 seen.add(key)
                 hits.append(hit)
     return matched_values(hits, question)
-
-
-def missing_database(db_id: str) -> DataError:
-    return DataError(f"{db_id}: OmniSQL's value retrieval needs the database file")
