@@ -285,3 +285,19 @@ def test_format_parse_reports_block_errors() -> None:
     data = b'name = "x"\n[blocks]\na = "{% for %}"\n[chat]\nuser = ""\n[plain]\ntext = ""\n'
     with pytest.raises(ConfigError, match=r"blocks\.a"):
         parse_format(data, "inline")
+
+
+def test_cache_key_covers_a_base_models_text() -> None:
+    from harness.backends.base import Decoding, Request
+    from harness.backends.cache import ResponseCache
+
+    messages = ({"role": "user", "content": "q"},)
+    a, b = Request("0", 0, messages, text="one"), Request("0", 0, messages, text="two")
+    plain, chat = {"template": "plain"}, {"template": "chat\0..."}
+    decoding = Decoding()
+    assert ResponseCache.key(plain, a, decoding) != ResponseCache.key(plain, b, decoding)
+    # A chat model is sent the messages only: its key (and earlier caches) stay as they were.
+    assert ResponseCache.key(chat, a, decoding) == ResponseCache.key(chat, b, decoding)
+    assert ResponseCache.key(chat, a, decoding) == ResponseCache.key(
+        chat, Request("0", 0, messages), decoding
+    )
