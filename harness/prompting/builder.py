@@ -1,5 +1,11 @@
 """Prompts per example: the run's prompt format, the schema as that format renders it (read
 once per database), demonstrations, the question. `harness prompts` writes them out.
+
+The API other stages use:
+    PromptBuilder(cfg, bench).prompt(example) -> Prompt(messages, text, completion_prefix)
+    formats.load_format(name_or_path) -> PromptFormat (name, sha256, templates, schema spec)
+A backend sends `messages` to a chat model and `text` to a base model; the row's SQL is
+extracted from `completion_prefix + completion`.
 """
 
 from __future__ import annotations
@@ -37,7 +43,8 @@ class Prompt:
 class SchemaRequest:
     info: SchemaInfo
     entry: dict[str, Any] | None  # the tables.json entry
-    question: str  # what value retrieval matches against
+    question: str  # for representations that depend on it (value retrieval)
+    evidence: str = ""
 
 
 def resolve_spec(fmt: PromptFormat, bench: str, schema: str | None, rows: int | None) -> SchemaSpec:
@@ -84,11 +91,14 @@ class _OmniSQLSchema:
                 info.db_path, entry["table_names_original"], self.values
             )
         relevant: dict[str, list[str]] = {}
+        # OmniSQL matches values against the question as its prompt shows it: the evidence
+        # (when there is any) on the line before.
+        question = f"{req.evidence}\n{req.question}" if req.evidence.strip() else req.question
         if self.retrieval:
             if key not in self._searchers:
                 index = value_index.cached_index(info.db_id, info.db_path)
                 self._searchers[key] = value_index.ValueSearcher(index)
-            relevant = value_index.question_values(self._searchers[key], req.question)
+            relevant = value_index.question_values(self._searchers[key], question)
         return schema_omnisql.render_omnisql(entry, self._sampled[key], relevant)
 
 
@@ -155,8 +165,10 @@ class PromptBuilder:
             self._schemas[key] = read_schema(db_id, db_path, tables.get(db_id), context)
         return self._schemas[key]
 
-    def _schema_text(self, info: SchemaInfo, tables: dict[str, Any], question: str) -> str:
-        req = SchemaRequest(info, tables.get(info.db_id), question)
+    def _schema_text(
+        self, info: SchemaInfo, tables: dict[str, Any], question: str, evidence: str
+    ) -> str:
+        req = SchemaRequest(info, tables.get(info.db_id), question, evidence)
         if self._per_question:
             return self._render(req)
         key = (info.db_id, str(info.db_path))
@@ -169,11 +181,6 @@ class PromptBuilder:
             ex.db_id, ex.db_paths[0] if ex.db_paths else None, self.bench.tables, ex.context
         )
 
-    def _retrieval_text(self, question: str, evidence: str) -> str:
-        # OmniSQL matches values against the question as its prompt shows it: the evidence
-        # (when there is any) on the line before.
-        return f"{evidence}\n{question}" if evidence.strip() else question
-
     def prompt(self, ex: Example) -> Prompt:
         bench, use_evidence = self.bench.name, self.cfg.benchmark.evidence
         shots = []
@@ -185,23 +192,16 @@ class PromptBuilder:
                 tables = self.pool_tables or self.bench.tables
                 if item.db_path is not None or item.db_id in tables:
                     info = self.schema_info(item.db_id, item.db_path, tables)
-                    schema = self._schema_text(
-                        info, tables, self._retrieval_text(item.question, item.evidence)
-                    )
+                    schema = self._schema_text(info, tables, item.question, item.evidence)
             shot = context(bench, schema, item.question, item.evidence, use_evidence)
             shots.append(self.format.shot({**shot, "sql": item.sql}))
         schema = self._schema_text(
-            self.example_schema(ex),
-            self.bench.tables,
-            self._retrieval_text(ex.question, ex.evidence),
+            self.example_schema(ex), self.bench.tables, ex.question, ex.evidence
         )
         ctx = context(bench, schema, ex.question, ex.evidence, use_evidence, shots)
         return Prompt(
             self.format.messages(ctx), self.format.text(ctx), self.format.completion_prefix
         )
-
-    def messages(self, ex: Example) -> tuple[dict[str, str], ...]:
-        return self.prompt(ex).messages
 
 
 def write_prompts(cfg: RunConfig, out: Path) -> int:
