@@ -42,7 +42,7 @@ from harness.io import dumps, jsonl_objects, write_atomic, write_jsonl
 from harness.progress import make_progress
 from harness.prompting.builder import PromptBuilder, recorded_spec, resolve_spec
 from harness.prompting.extract import extract_sql
-from harness.prompting.formats import load_format
+from harness.prompting.formats import DEFAULT_FORMAT, load_format
 from harness.prompting.templates import template_sha256
 from harness.records import Example
 
@@ -256,6 +256,12 @@ def check_same_config(
     run_dir: Path, old: dict[str, Any], new: dict[str, Any], resolved: bool
 ) -> None:
     skip = set() if resolved else _RESOLVED_KEYS
+    old_prompt = old.get("prompt")
+    if old_prompt and "format" not in old_prompt:
+        # Written before prompt formats existed: that wording is the harness format's.
+        harness = load_format(DEFAULT_FORMAT)
+        old = {**old, "prompt": {**old_prompt, "format": harness.name}}
+        old["prompt"]["format_sha256"] = harness.sha256
     a, b = _comparable(old, skip), _comparable(new, skip)
     differ = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
     if differ:

@@ -301,3 +301,29 @@ def test_cache_key_covers_a_base_models_text() -> None:
     assert ResponseCache.key(chat, a, decoding) == ResponseCache.key(
         chat, Request("0", 0, messages), decoding
     )
+
+
+def test_format_from_a_run_config_and_the_generate_option(tmp_path: Path) -> None:
+    conf = tmp_path / "run.toml"
+    conf.write_text('[model]\nspec = "openai:gpt-4o"\n[prompt]\nformat = "omnisql"\n')
+    assert load_config(conf).prompt.format == "omnisql"
+    assert load_config(conf, {"prompt.format": "qwen2.5-coder"}).prompt.format == "qwen2.5-coder"
+    conf.write_text('[model]\nspec = "openai:gpt-4o"\n[prompt]\nformat = "nope"\n')
+    with pytest.raises(ConfigError, match="unknown prompt format 'nope'"):
+        load_config(conf)
+    help_text = CliRunner().invoke(cli, ["generate", "--help"]).output
+    assert "--prompt NAME|PATH" in help_text and "qwen2.5-coder" in help_text
+
+
+def test_a_run_folder_from_before_formats_resumes_as_the_harness_format(tmp_path: Path) -> None:
+    from harness.generation import RunDirError, check_same_config, resolve_tables
+
+    def tables(**prompt: str) -> dict:
+        overrides = {"model.spec": "openai:gpt-4o", **{f"prompt.{k}": v for k, v in prompt.items()}}
+        return resolve_tables(load_config(None, overrides), [], None, None)
+
+    old = tables()
+    del old["prompt"]["format"], old["prompt"]["format_sha256"]
+    check_same_config(tmp_path, old, tables(), resolved=False)
+    with pytest.raises(RunDirError, match=r"prompt\.format "):
+        check_same_config(tmp_path, old, tables(format="qwen2.5-coder", schema="keys"), False)
