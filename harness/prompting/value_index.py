@@ -186,15 +186,23 @@ class ValueSearcher:
 @lru_cache(maxsize=1)
 def _word_tokenize() -> Callable[[str], list[str]]:
     try:
+        import nltk
         from nltk.tokenize import word_tokenize
     except ImportError:
         raise ConfigError(f"OmniSQL's value retrieval needs nltk: {_EXTRA}") from None
+    # Where `harness prepare official-evaluator` puts punkt_tab (after nltk's own paths).
+    from harness.manifest import get_asset
+
+    prepared = get_asset("official-evaluator").dest(None) / "nltk_data"
+    if (prepared / "tokenizers" / "punkt_tab").is_dir() and str(prepared) not in nltk.data.path:
+        nltk.data.path.append(str(prepared))
     try:
         word_tokenize("a. b")
     except LookupError:
         raise ConfigError(
             "OmniSQL's value retrieval tokenizes with nltk's punkt_tab (english), which is not "
-            "installed: set NLTK_DATA to a folder holding tokenizers/punkt_tab"
+            "installed: run `harness prepare official-evaluator` (it brings punkt_tab) or set "
+            "NLTK_DATA to a folder holding tokenizers/punkt_tab"
         ) from None
     return word_tokenize
 
