@@ -327,3 +327,20 @@ def test_a_run_folder_from_before_formats_resumes_as_the_harness_format(tmp_path
     check_same_config(tmp_path, old, tables(), resolved=False)
     with pytest.raises(RunDirError, match=r"prompt\.format "):
         check_same_config(tmp_path, old, tables(format="qwen2.5-coder", schema="keys"), False)
+
+
+def test_retrieval_without_punkt_is_one_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import nltk
+
+    from harness.prompting import value_index
+
+    monkeypatch.setattr(nltk.data, "path", [str(tmp_path / "empty")])
+    monkeypatch.setenv("HARNESS_DATA_DIR", str(tmp_path / "data"))
+    value_index._word_tokenize.cache_clear()
+    try:
+        with pytest.raises(ConfigError, match=r"punkt_tab .* `harness prepare official-evaluator`"):
+            value_index.ngrams("How many singers?")
+    finally:
+        value_index._word_tokenize.cache_clear()
