@@ -23,6 +23,8 @@ COMMANDS: dict[str, str] = {
     "diff": "harness.commands.diff",
     "prepare": "harness.commands.prepare",
     "reproduce": "harness.commands.reproduce",
+    "gate": "harness.commands.gate",
+    "failures": "harness.commands.failures",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -34,6 +36,8 @@ SHORT_HELP: dict[str, str] = {
     "diff": "Paired comparison of two leaderboards, for a pull-request comment.",
     "prepare": "Fetch and verify data bundles and the official evaluator.",
     "reproduce": "Re-run a published table and say whether it reproduced.",
+    "gate": "Ship-or-fail decision over a list of conditions on a leaderboard.",
+    "failures": "Export a run's failures: labels, DPO/ORPO preference pairs, summary.",
 }
 
 
