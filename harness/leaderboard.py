@@ -646,8 +646,10 @@ def build_leaderboard(
     allow_outages: bool = False,
     allow_partial: bool = False,
     plot: bool = True,
+    html: bool = True,
 ) -> dict[str, Any]:
-    """Read run folders, write LEADERBOARD.md, leaderboard.json and the plot; return the JSON."""
+    """Read run folders, write LEADERBOARD.md, leaderboard.json, the plot and index.html;
+    return the JSON."""
     if not run_dirs:
         raise ConfigError("no run folders given")
     runs = [load_run(Path(d)) for d in run_dirs]
@@ -663,6 +665,10 @@ def build_leaderboard(
     write_text_atomic(out / MD_NAME, leaderboard_markdown(leaderboard))
     if plot:
         plot_accuracy_vs_size(leaderboard, out / PLOT_NAME)
+    if html:
+        from harness.report.html import HTML_NAME, build_html
+
+        write_text_atomic(out / HTML_NAME, build_html(leaderboard, runs))
     return leaderboard
 
 
