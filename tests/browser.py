@@ -9,6 +9,7 @@ nothing and every proxied request goes to a closed port), and with a fresh profi
 from __future__ import annotations
 
 import base64
+import contextlib
 import fcntl
 import json
 import os
@@ -101,7 +102,8 @@ class Browser:
         targets = self.send("Target.getTargets", browser_level=True)["targetInfos"]
         page = next(t for t in targets if t["type"] == "page")
         self.session = self.send(
-            "Target.attachToTarget", {"targetId": page["targetId"], "flatten": True},
+            "Target.attachToTarget",
+            {"targetId": page["targetId"], "flatten": True},
             browser_level=True,
         )["sessionId"]
         for domain in ("Page", "Network", "Runtime", "Log"):
@@ -157,7 +159,9 @@ class Browser:
                     return message
 
     # ------------------------------------------------------------------ page helpers
-    def open(self, path: Path, ready_js: str = "document.body && document.body.dataset.ready") -> float:
+    def open(
+        self, path: Path, ready_js: str = "document.body && document.body.dataset.ready"
+    ) -> float:
         """Load a file:// page; return seconds until `ready_js` is truthy."""
         start = time.monotonic()
         self.send("Page.navigate", {"url": Path(path).resolve().as_uri()})
@@ -183,8 +187,13 @@ class Browser:
             size = self.send("Page.getLayoutMetrics")["cssContentSize"]
             params |= {
                 "captureBeyondViewport": True,
-                "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"],
-                         "scale": 1},
+                "clip": {
+                    "x": 0,
+                    "y": 0,
+                    "width": size["width"],
+                    "height": size["height"],
+                    "scale": 1,
+                },
             }
         data = self.send("Page.captureScreenshot", params)["data"]
         Path(path).write_bytes(base64.b64decode(data))
@@ -210,10 +219,8 @@ class Browser:
         return out
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(CDPError):
             self.send("Browser.close", browser_level=True)
-        except CDPError:
-            pass
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:

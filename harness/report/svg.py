@@ -32,9 +32,7 @@ def _short(text: str, limit: int = 34) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def ci_chart(
-    items: Sequence[Mapping[str, Any]], title: str, metric_label: str = "EX"
-) -> str:
+def ci_chart(items: Sequence[Mapping[str, Any]], title: str, metric_label: str = "EX") -> str:
     """`items`: dicts with name, mean, low, high (fractions) and citable; drawn best first."""
     rows = sorted(items, key=lambda r: (-r["mean"], r["name"]))
     if not rows:
