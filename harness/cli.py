@@ -32,7 +32,7 @@ SHORT_HELP: dict[str, str] = {
     "selftest": "Score gold against gold: must be 100% EX and EM.",
     "generate": "Run a model on a benchmark into a resumable run folder.",
     "bench": "Generate, then score, into one run folder.",
-    "leaderboard": "Build the leaderboard (markdown, JSON, plot) from run folders.",
+    "leaderboard": "Build the leaderboard (markdown, JSON, plots, index.html) from run folders.",
     "diff": "Paired comparison of two leaderboards, for a pull-request comment.",
     "prepare": "Fetch and verify data bundles and the official evaluator.",
     "reproduce": "Re-run a published table and say whether it reproduced.",

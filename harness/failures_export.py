@@ -234,4 +234,3 @@ def export_failures(
     write_text_atomic(out / SUMMARY_NAME, result.markdown())
     result.files = [out / LABELS_NAME, out / PREFERENCES_NAME, out / SUMMARY_NAME]
     return result
-
