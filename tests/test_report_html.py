@@ -265,3 +265,14 @@ def test_spider_dev_size_by_20_runs_stays_light(tmp_path):
             ".map(h => h.textContent)"
         )
         assert len(heads) == 20
+
+
+def test_failure_label_table_counts_each_runs_wrong_answers(fixture_board, page):
+    board, runs = fixture_board
+    table = json.loads((board / "leaderboard.json").read_text())["tables"][0]
+    shown = page.eval(
+        "Array.from(document.querySelectorAll('table.failures tbody tr')).map(tr =>"
+        " [tr.cells[0].textContent, tr.cells[tr.cells.length - 1].textContent])"
+    )
+    wrong = {run.name: sum(1 for r in _rows(run) if not r["ex"]) for run in runs}
+    assert shown == [[e["config"], str(wrong[e["run"]])] for e in table["entries"]]

@@ -68,7 +68,17 @@ def _table_view(table: Mapping[str, Any], index: int) -> dict[str, Any]:
         else "hardness",
         "chart": Markup(ci_chart(chart_items, f"EX by run, {title}")),
         "any_not_citable": any(not e["citable"] for e in entries),
+        # A break opportunity after each "_", so a dozen label columns fit without scrolling.
+        "failure_labels": [(k, k.replace("_", "_\u200b")) for k in _failure_labels(entries)],
     }
+
+
+def _failure_labels(entries: Sequence[Mapping[str, Any]]) -> list[str]:
+    totals: dict[str, int] = {}
+    for e in entries:
+        for label, count in (e.get("failures") or {}).items():
+            totals[label] = totals.get(label, 0) + int(count)
+    return sorted(totals, key=lambda k: (-totals[k], k))
 
 
 def render_html(leaderboard: Mapping[str, Any], data: list[dict[str, Any]]) -> str:
