@@ -208,9 +208,10 @@ def _floor(c: Condition, leaderboard: Mapping[str, Any], where: str) -> Conditio
     else:
         assert c.at_least is not None
         passed, need = mean_pct >= c.at_least - 1e-9, f"≥ {c.at_least:.1f}"
+    level = round(100 * float((entry.get("bootstrap") or {}).get("confidence", 0.95)))
     line = (
         f"{'pass' if passed else 'fail'}: {c.name}: {entry['_table']} {c.candidate!r} "
-        f"{METRIC_LABELS[c.metric]} {mean_pct:.1f} [95% CI {100 * ci['low']:.1f}, "
+        f"{METRIC_LABELS[c.metric]} {mean_pct:.1f} [{level}% CI {100 * ci['low']:.1f}, "
         f"{100 * ci['high']:.1f}], n = {ci.get('n', entry['n'])}; needs {need}"
     )
     return ConditionResult(c, passed, line)

@@ -50,7 +50,7 @@ def read_questions(run_dir: Path) -> dict[str, str]:
         return {}
     lines = path.read_text(encoding="utf-8").splitlines()
     questions: dict[str, str] = {}
-    for _lineno, obj in jsonl_objects(lines, path, DataError):
+    for _lineno, obj in jsonl_objects(lines, path, DataError, skip_torn_last=True):
         if "id" in obj and isinstance(obj.get("question"), str):
             questions[str(obj["id"])] = obj["question"]
     return questions
