@@ -119,3 +119,15 @@ def test_unreachable_benchmark_data_is_one_clear_error(api_run, tmp_path, capsys
     assert capsys.readouterr().err.count("\n") == 1
     argv = ["failures", str(moved), "--out", str(tmp_path / "o3"), "--data-dir"]
     assert main([*argv, str(tiny_spider_dir())]) == 0
+
+
+def test_plain_template_runs_get_the_standard_text_form():
+    from harness.failures_export import _preference
+
+    messages = [
+        {"role": "system", "content": "You are an expert SQL assistant. x"},
+        {"role": "user", "content": "Database schema:\nt(a)\n\nQuestion: how many?"},
+    ]
+    pref = _preference("7", "wrong_rows", messages, "SELECT count(*) FROM t", "SELECT 1", True)
+    assert isinstance(pref["prompt"], str) and pref["prompt"].endswith("Question: how many?\nSQL:")
+    assert (pref["chosen"], pref["rejected"]) == (" SELECT count(*) FROM t", " SELECT 1")
