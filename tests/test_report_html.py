@@ -163,6 +163,20 @@ def test_filters_by_level_database_label_and_outcome(fixture_board, page):
     disagree = [b["id"] for b, c in zip(base, cand, strict=True) if b["ex"] != c["ex"]]
     assert _select(page, "status", "disagree") == f"{len(disagree)} of {n} questions"
     _select(page, "status", "")
+    # Free text matches ids, questions and either side's SQL.
+    target = base[3]["gold_sql"]
+    hits = [b["id"] for b, c in zip(base, cand, strict=True) if target.lower() in " ".join(
+        [b["gold_sql"], b["pred_sql"], c["pred_sql"]]).lower()]  # fmt: skip
+    count = page.eval(
+        "(() => { const s = document.querySelector('.explorer input[name=search]');"
+        f" s.value = {json.dumps(target)}; s.dispatchEvent(new Event('input'));"
+        " return document.querySelector('.explorer .count').textContent; })()"
+    )
+    assert count == f"{len(hits)} of {n} questions" and base[3]["id"] in _all_rendered_ids(page)
+    page.eval(
+        "(() => { const s = document.querySelector('.explorer input[name=search]');"
+        " s.value = ''; s.dispatchEvent(new Event('input')); })()"
+    )
 
 
 def test_a_row_opens_question_gold_and_each_runs_sql(fixture_board, page):
