@@ -19,9 +19,9 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
-from matplotlib.transforms import Bbox
 
 from harness.leaderboard import LEVEL_ORDER, NOT_CITABLE_MARK, _atomic_path, format_params
+from harness.report.labels import place_labels
 
 SIZE_PLOT = "accuracy_vs_size.png"
 LEVEL_PLOT = "ex_by_level.png"
@@ -119,87 +119,6 @@ def _dot_chart(
 # --------------------------------------------------------------------------- size plot
 
 
-def _overlap(a: Bbox, boxes: Sequence[Bbox]) -> float:
-    total = 0.0
-    for b in boxes:
-        w = min(a.x1, b.x1) - max(a.x0, b.x0)
-        h = min(a.y1, b.y1) - max(a.y0, b.y0)
-        if w > 0 and h > 0:
-            total += w * h
-    return total
-
-
-# Offsets (points) tried in order for a label beside its point: right, left, above, below.
-_OFFSETS = [
-    (7, -3, "left"),
-    (-7, -3, "right"),
-    (7, 8, "left"),
-    (7, -14, "left"),
-    (-7, 8, "right"),
-    (-7, -14, "right"),
-    (0, 11, "center"),
-    (0, -18, "center"),
-    (7, 20, "left"),
-    (7, -26, "left"),
-    (-7, 20, "right"),
-    (-7, -26, "right"),
-]
-
-
-def _place_labels(
-    fig: Figure, ax: Axes, points: Sequence[tuple[float, float, str, float, float]]
-) -> None:
-    """Greedy placement: each label takes the first offset whose box hits no placed label,
-    no point and stays inside the axes; if none is free, the least-overlapping one, with a
-    leader line so the label still says which point it names."""
-    renderer = fig.canvas.get_renderer()
-    fig.canvas.draw()
-    inside = ax.get_window_extent(renderer)
-    taken: list[Bbox] = []
-    for x, y, _label, low, high in points:
-        px, py = ax.transData.transform((x, y))
-        taken.append(Bbox.from_extents(px - 5, py - 5, px + 5, py + 5))
-        # The whisker is an obstacle too: a label over a CI bar hides where it ends.
-        _, py_low = ax.transData.transform((x, low))
-        _, py_high = ax.transData.transform((x, high))
-        taken.append(Bbox.from_extents(px - 4, py_low, px + 4, py_high))
-    for x, y, label, _low, _high in points:
-        best = None
-        for dx, dy, ha in _OFFSETS:
-            text = ax.annotate(
-                label, (x, y), xytext=(dx, dy), textcoords="offset points", ha=ha, fontsize=8
-            )
-            box = text.get_window_extent(renderer).expanded(1.04, 1.15)
-            outside = (
-                box.x0 < inside.x0 or box.x1 > inside.x1 or box.y0 < inside.y0 or box.y1 > inside.y1
-            )
-            cost = _overlap(box, taken) + (1e6 if outside else 0)
-            if best is None or cost < best[0]:
-                if best is not None:
-                    best[1].remove()
-                best = (cost, text, box, (dx, dy))
-            else:
-                text.remove()
-            if cost == 0:
-                break
-        assert best is not None
-        cost, text, box, (dx, dy) = best
-        if cost > 0 or abs(dy) > 12:
-            # Far from its point or crowded: redraw with a leader line to the point.
-            ha = text.get_horizontalalignment()
-            text.remove()
-            ax.annotate(
-                label,
-                (x, y),
-                xytext=(dx, dy),
-                textcoords="offset points",
-                ha=ha,
-                fontsize=8,
-                arrowprops={"arrowstyle": "-", "color": "#9aa3b2", "lw": 0.6, "shrinkB": 4},
-            )
-        taken.append(box)
-
-
 def _unsized_column(ax: Axes, entries: Sequence[Entry]) -> None:
     """Runs without a parameter count, best first, one x slot each (names as tick labels)."""
     order = sorted(entries, key=lambda e: (-e["metrics"]["ex"]["mean"], e["config"]))
@@ -266,7 +185,7 @@ def _size_axes(fig: Figure, ax: Axes, entries: Sequence[Entry], also: Sequence[E
         ax.plot([], [], marker, color=color, label=tier)
     # Outside the data: below the axes, where no point can be.
     ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.16), ncols=4, fontsize=8, frameon=False)
-    _place_labels(fig, ax, points)
+    place_labels(fig, ax, points)
 
 
 def plot_accuracy_vs_size(leaderboard: Mapping[str, Any], path: Path) -> None:
