@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,16 @@ from harness.benchmarks.spider import load_spider
 from harness.predictions import read_predictions
 from harness.scoring.plug_value import count_alternatives, plugged_predictions, query_values
 from harness.scoring.scorer import ScoreOptions, score_benchmark
+
+
+def test_plugging_needs_neither_sqlparse_nor_nltk():
+    # They belong to the `official` extra; the native scorer must run without them.
+    code = (
+        "import sys, harness.scoring.plug_value, harness.scoring.spider_judge\n"
+        "bad = [m for m in ('sqlparse', 'nltk') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def plugged(gold: str, pred: str) -> list[str]:
