@@ -55,6 +55,8 @@ _LABEL_KEYS = {"model.name", "model.tier"}
 # Known only once the backend is loaded (a hub revision resolves to a commit).
 _RESOLVED_KEYS = {"model.revision", "model.params", "prompt.template", "prompt.template_sha256"}
 _PATH_KEYS = {"benchmark.data_dir", "benchmark.db_dir", "prompt.shots_from"}
+# Where a format file lives is not what it is: its name and sha256 are compared instead.
+_LOCATION_KEYS = {"prompt.format_file"}
 
 
 class RunDirError(HarnessError):
@@ -215,6 +217,8 @@ def resolve_tables(
         spec = resolve_spec(fmt, cfg.benchmark.name, cfg.prompt.schema, cfg.prompt.rows)
         prompt = {
             "format": fmt.name,
+            # A format file (not a shipped one): where it was read, to rebuild the prompts.
+            "format_file": None if fmt.origin == fmt.name else fmt.origin,
             "format_sha256": fmt.sha256,
             **recorded_spec(spec),
             "shots": cfg.prompt.shots,
@@ -242,7 +246,7 @@ def _comparable(tables: dict[str, Any], skip: set[str]) -> dict[str, Any]:
     for section in ("model", "benchmark", "prompt", "decoding"):
         for key, value in (tables.get(section) or {}).items():
             name = f"{section}.{key}"
-            if name in skip or name in _LABEL_KEYS or name == "model.route":
+            if name in skip or name in _LABEL_KEYS | _LOCATION_KEYS or name == "model.route":
                 continue
             if name == "model.adapters":
                 value = [(a.get("sha256"), a.get("weight")) for a in value]

@@ -203,6 +203,9 @@ class PromptBuilder:
             self.format.messages(ctx), self.format.text(ctx), self.format.completion_prefix
         )
 
+    def messages(self, ex: Example) -> tuple[dict[str, str], ...]:
+        return self.prompt(ex).messages
+
 
 def write_prompts(cfg: RunConfig, out: Path) -> int:
     """`harness prompts`: one {"id", "messages", "text"} line per example (--limit first N)."""
