@@ -157,12 +157,20 @@ def punkt_standin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         (folder / name).write_text("")
     import nltk
 
+    monkeypatch.setattr(nltk.data, "path", [str(tmp_path / "nltk_data")])
+    _forget_tokenizers()
+    yield
+    _forget_tokenizers()
+
+
+def _forget_tokenizers() -> None:
+    """nltk keeps the punkt model it loaded (and we keep word_tokenize): drop both."""
+    import nltk.tokenize
+
     from harness.prompting import value_index
 
-    monkeypatch.setattr(nltk.data, "path", [str(tmp_path / "nltk_data")])
     value_index._word_tokenize.cache_clear()
-    yield
-    value_index._word_tokenize.cache_clear()
+    nltk.tokenize._get_punkt_tokenizer.cache_clear()
 
 
 @pytest.fixture(scope="module")
@@ -338,9 +346,31 @@ def test_retrieval_without_punkt_is_one_clear_error(
 
     monkeypatch.setattr(nltk.data, "path", [str(tmp_path / "empty")])
     monkeypatch.setenv("HARNESS_DATA_DIR", str(tmp_path / "data"))
-    value_index._word_tokenize.cache_clear()
+    _forget_tokenizers()
     try:
         with pytest.raises(ConfigError, match=r"punkt_tab .* `harness prepare official-evaluator`"):
             value_index.ngrams("How many singers?")
     finally:
-        value_index._word_tokenize.cache_clear()
+        _forget_tokenizers()
+
+
+def test_a_format_file_is_recorded_by_content_not_location(tmp_path: Path) -> None:
+    from harness.generation import RunDirError, check_same_config, resolve_tables
+
+    shipped = Path(__file__).parent.parent / "harness" / "prompting" / "formats" / "omnisql.toml"
+    here, there = tmp_path / "a" / "mine.toml", tmp_path / "b" / "mine.toml"
+    for path in (here, there):
+        path.parent.mkdir()
+        path.write_bytes(shipped.read_bytes())
+
+    def tables(fmt: Path | str) -> dict:
+        cfg = load_config(None, {"model.spec": "openai:gpt-4o", "prompt.format": str(fmt)})
+        return resolve_tables(cfg, [], None, None)
+
+    first = tables(here)
+    assert first["prompt"]["format"] == "omnisql" and first["prompt"]["format_file"] == str(here)
+    assert "format_file" not in tables("omnisql")["prompt"]
+    check_same_config(tmp_path, first, tables(there), resolved=False)  # moved, same bytes
+    there.write_text(there.read_text().replace("Task Overview", "Task"))
+    with pytest.raises(RunDirError, match="format_sha256"):
+        check_same_config(tmp_path, first, tables(there), resolved=False)
