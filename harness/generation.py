@@ -5,6 +5,8 @@ RUN_DIR/predictions.jsonl gets one line per example, appended and flushed as eac
 completes. Rerunning the same command resumes: done ids are skipped, a torn last line (a
 kill mid-write) is dropped and redone, outage rows are retried, and a different
 configuration is refused. A finished file is rewritten (atomically) in split order.
+With `decoding.samples` N > 1 a row is one (example, sample) pair, carrying "sample"
+(0..N-1), and resumption, outages and the order work per pair.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from harness.backends.base import (
     Completion,
     Decoding,
     Request,
+    backend_class,
     load_backend,
     parse_spec,
 )
@@ -37,7 +40,7 @@ from harness.backends.prices import PRICES_AS_OF, PRICES_VERIFIED
 from harness.backends.routing import RouteDecision, Router
 from harness.benchmarks.base import BenchmarkData, load_benchmark
 from harness.config import RunConfig
-from harness.errors import DataError, HarnessError, PredictionsError
+from harness.errors import ConfigError, DataError, HarnessError, PredictionsError
 from harness.io import dumps, jsonl_objects, write_atomic, write_jsonl
 from harness.progress import make_progress
 from harness.prompting import fewshot
@@ -64,7 +67,7 @@ class RunDirError(HarnessError):
 @dataclass
 class GenerationResult:
     run_dir: Path
-    n_total: int  # examples in scope (after --limit)
+    n_total: int  # rows in scope: examples (after --limit) x samples
     n_done: int  # of those, rows with an answer (errors included, outages not)
     n_new: int  # rows produced by this call
     outage_ids: list[str] = field(default_factory=list)
@@ -223,10 +226,36 @@ def resolve_tables(
         "model": model,
         "benchmark": asdict(cfg.benchmark),
         "prompt": prompt,
-        "decoding": asdict(cfg.decoding),
+        "decoding": _decoding_table(cfg),
         "run": {k: v for k, v in asdict(cfg.run).items() if k not in ("cache",)},
     }
     return {k: v for k, v in _drop_none(tables).items() if v}
+
+
+def _decoding_table(cfg: RunConfig) -> dict[str, Any]:
+    table = asdict(cfg.decoding)
+    if table["samples"] == 1:
+        # Unsampled runs keep the config.toml they always had (and so stay resumable).
+        del table["samples"]
+    return table
+
+
+def row_key(row: dict[str, Any]) -> tuple[str, int]:
+    """A predictions row's (example id, sample index); unsampled rows are sample 0."""
+    return str(row["id"]), int(row.get("sample", 0))
+
+
+def _check_samples(cfg: RunConfig) -> None:
+    kind, _ = parse_spec(cfg.model.spec)
+    if (
+        cfg.decoding.samples > 1
+        and cfg.decoding.temperature == 0
+        and backend_class(kind).samples_need_temperature
+    ):
+        raise ConfigError(
+            f"--samples {cfg.decoding.samples} at temperature 0 would repeat one greedy "
+            "completion; give --temperature > 0 (OmniSQL samples at 0.8)"
+        )
 
 
 def _template_mode(backend: Backend) -> str:
@@ -386,15 +415,19 @@ def _open_backend(cfg: RunConfig, options: BackendOptions) -> Backend:
     return CachedBackend(backend, ResponseCache(path))
 
 
-def make_row(ex: Example, c: Completion, route: RouteDecision | None) -> dict[str, Any]:
+def make_row(
+    ex: Example, c: Completion, route: RouteDecision | None, sample: int | None = None
+) -> dict[str, Any]:
     if c.outage:
         sql = ""
     elif c.sql is not None:
         sql = c.sql
     else:
         sql = extract_sql(c.text)
-    row: dict[str, Any] = {
-        "id": ex.id,
+    row: dict[str, Any] = {"id": ex.id}
+    if sample is not None:
+        row["sample"] = sample
+    row |= {
         "db_id": ex.db_id,
         "question": ex.question,
         "raw_completion": c.text,
@@ -424,6 +457,7 @@ def generate(cfg: RunConfig, out_dir: Path, progress: bool = True) -> Generation
 def _generate_locked(
     cfg: RunConfig, out_dir: Path, progress: bool, started: float
 ) -> GenerationResult:
+    _check_samples(cfg)
     adapters = parse_adapters(cfg.model.adapters)
     router = Router.from_file(Path(cfg.model.route)) if cfg.model.route else None
     config_path = out_dir / CONFIG
@@ -443,9 +477,12 @@ def _generate_locked(
     )
     examples = bench.examples[: cfg.run.limit] if cfg.run.limit else bench.examples
     rows = read_predictions_file(pred_path)
-    answered = {r["id"]: r for r in rows if not r.get("outage")}
-    pending = [e for e in examples if e.id not in answered]
-    result = GenerationResult(out_dir, len(examples), 0, 0)
+    answered = {row_key(r): r for r in rows if not r.get("outage")}
+    n_samples = cfg.decoding.samples
+    pending = [
+        (e, k) for e in examples for k in range(n_samples) if (e.id, k) not in answered
+    ]
+    result = GenerationResult(out_dir, len(examples) * n_samples, 0, 0)
 
     if pending or old is None:
         options = backend_options(cfg, adapters, router)
@@ -461,19 +498,22 @@ def _generate_locked(
         rows = read_predictions_file(pred_path)
 
     in_scope = {e.id for e in examples}
-    final = {r["id"]: r for r in rows if r["id"] in in_scope}
+    final = {row_key(r): r for r in rows if r["id"] in in_scope}
     result.n_done = sum(1 for r in final.values() if not r.get("outage"))
-    result.outage_ids = [e.id for e in examples if final.get(e.id, {}).get("outage")]
+    outage_of = {key[0] for key, r in final.items() if r.get("outage")}
+    result.outage_ids = [e.id for e in examples if e.id in outage_of]
     result.errors = sum(1 for r in final.values() if r.get("error") and not r.get("outage"))
     result.tokens_in = sum(r.get("tokens_in") or 0 for r in final.values())
     result.tokens_out = sum(r.get("tokens_out") or 0 for r in final.values())
     costs = [r["cost_usd"] for r in final.values() if r.get("cost_usd") is not None]
     result.cost_usd = round(sum(costs), 6) if costs else None
-    if len(final) == len(examples) and [r["id"] for r in rows] != [e.id for e in examples]:
+    order = {e.id: i for i, e in enumerate(examples)}
+    wanted = [(e.id, k) for e in examples for k in range(n_samples)]
+    if len(final) == len(wanted) and [row_key(r) for r in rows] != wanted:
         # Rows were appended as they finished; a complete file reads in split order.
-        order = {e.id: i for i, e in enumerate(examples)}
         extra = [r for r in rows if r["id"] not in in_scope]
-        write_jsonl(pred_path, sorted(final.values(), key=lambda r: order[r["id"]]) + extra)
+        ordered = sorted(final.values(), key=lambda r: (order[r["id"]], row_key(r)[1]))
+        write_jsonl(pred_path, ordered + extra)
     result.wall_s = time.perf_counter() - started
     return result
 
@@ -481,7 +521,7 @@ def _generate_locked(
 def _run_pending(
     cfg: RunConfig,
     bench: BenchmarkData,
-    pending: list[Example],
+    pending: list[tuple[Example, int]],
     backend: Backend,
     router: Router | None,
     pred_path: Path,
@@ -494,17 +534,26 @@ def _run_pending(
     builder = PromptBuilder(cfg, bench) if backend.uses_prompts else None
     requests: list[Request] = []
     routes: list[RouteDecision | None] = []
+    prepared: dict[str, tuple[tuple[dict[str, str], ...], RouteDecision | None]] = {}
     with make_progress(progress) as bar:
         task = bar.add_task("prepare", total=len(pending))
-        for ex in pending:
-            decision = (
-                router.classify(bench.name, builder.example_schema(ex))
-                if router and builder
-                else None
-            )
-            messages = builder.messages(ex) if builder else ()
+        for ex, sample in pending:
+            if ex.id not in prepared:  # once per example, whatever the number of samples
+                decision = (
+                    router.classify(bench.name, builder.example_schema(ex))
+                    if router and builder
+                    else None
+                )
+                prepared[ex.id] = (builder.messages(ex) if builder else (), decision)
+            messages, decision = prepared[ex.id]
             requests.append(
-                Request(ex.id, index[ex.id], messages, adapter=decision.route if decision else None)
+                Request(
+                    ex.id,
+                    index[ex.id],
+                    messages,
+                    adapter=decision.route if decision else None,
+                    sample=sample,
+                )
             )
             routes.append(decision)
             bar.advance(task)
@@ -521,8 +570,10 @@ def _run_pending(
             task = bar.add_task(
                 f"generate {_short(backend.kind, backend.target)}", total=len(requests)
             )
+            sampled = cfg.decoding.samples > 1
             for i, completion in backend.generate(requests, decoding):
-                appender.write(make_row(pending[i], completion, routes[i]))
+                ex, sample = pending[i]
+                appender.write(make_row(ex, completion, routes[i], sample if sampled else None))
                 result.n_new += 1
                 result.cached += completion.cached
                 bar.advance(task)

@@ -28,10 +28,16 @@ def metric_values(rows: list[dict[str, Any]], metric: str) -> list[float]:
 
 
 def aggregate(
-    rows: list[dict[str, Any]], family: Family, resamples: int, seed: int
+    rows: list[dict[str, Any]],
+    family: Family,
+    resamples: int,
+    seed: int,
+    extra_metrics: tuple[str, ...] = (),
 ) -> dict[str, Any]:
+    """`extra_metrics`: per-row fields beyond the family's own (a sampled run's pass@k and
+    maj@N), aggregated the same way."""
     metrics: dict[str, Any] = {}
-    for m in family.metrics:
+    for m in (*family.metrics, *extra_metrics):
         values = metric_values(rows, m)
         if values:
             metrics[m] = bootstrap_ci(values, resamples=resamples, seed=seed).as_dict()

@@ -38,6 +38,7 @@ OPTION_KEYS: dict[str, str] = {
     "top_p": "decoding.top_p",
     "seed": "decoding.seed",
     "batch_size": "decoding.batch_size",
+    "samples": "decoding.samples",
     "limit": "run.limit",
     "concurrency": "run.concurrency",
     "max_retries": "run.max_retries",
@@ -165,6 +166,13 @@ def generation_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--max-new-tokens", type=int, default=256, show_default=True),
         click.option("--temperature", type=float, default=0.0, show_default=True),
         click.option("--top-p", type=float, default=1.0, show_default=True),
+        click.option(
+            "--samples",
+            type=int,
+            default=1,
+            show_default=True,
+            help="Completions per example (needs --temperature > 0): pass@k and maj@N.",
+        ),
         click.option(
             "--concurrency", type=int, default=8, show_default=True, help="API requests in flight."
         ),

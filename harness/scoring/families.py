@@ -19,6 +19,8 @@ class Family:
     group_field: str
     groups: tuple[str, ...]
     semantics: str
+    # maj@N when no sample executes: "wrong", or "random" (one sample's verdict); see sampled.py
+    vote_all_failed: str = "wrong"
 
 
 SPIDER = Family(
@@ -36,6 +38,7 @@ BIRD = Family(
     group_field="difficulty",
     groups=("simple", "moderate", "challenging"),
     semantics="bird-official",
+    vote_all_failed="random",
 )
 
 FAMILIES: dict[str, Family] = {"spider": SPIDER, "fixture": SPIDER, "bird": BIRD}
