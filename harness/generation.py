@@ -479,9 +479,7 @@ def _generate_locked(
     rows = read_predictions_file(pred_path)
     answered = {row_key(r): r for r in rows if not r.get("outage")}
     n_samples = cfg.decoding.samples
-    pending = [
-        (e, k) for e in examples for k in range(n_samples) if (e.id, k) not in answered
-    ]
+    pending = [(e, k) for e in examples for k in range(n_samples) if (e.id, k) not in answered]
     result = GenerationResult(out_dir, len(examples) * n_samples, 0, 0)
 
     if pending or old is None:

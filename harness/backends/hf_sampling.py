@@ -37,10 +37,7 @@ class RowSeededSampler(LogitsProcessor):
             scores = warper(input_ids, scores)
         probs = torch.softmax(scores.float(), dim=-1)
         picks = torch.cat(
-            [
-                torch.multinomial(probs[i], 1, generator=gen)
-                for i, gen in enumerate(self.generators)
-            ]
+            [torch.multinomial(probs[i], 1, generator=gen) for i, gen in enumerate(self.generators)]
         )
         chosen = torch.full_like(scores, float("-inf"))
         chosen.scatter_(1, picks.unsqueeze(1), 0.0)

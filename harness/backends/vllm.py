@@ -136,7 +136,6 @@ class VLLMBackend(Backend):
                     )
 
 
-
 # vLLM accepts only these max_lora_rank values (its LoRAConfig's MaxLoRARanks).
 _VLLM_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)
 
