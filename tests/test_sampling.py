@@ -276,3 +276,32 @@ def test_api_samples_are_seeded_repeats(
         assert again.cached == 6 and len(api.requests) == 6  # a rerun is free
     finally:
         api.close()
+
+
+# ---------------------------------------------------------------- reasoning models
+
+
+@pytest.mark.parametrize(
+    ("completion", "sql"),
+    [
+        (
+            "<think>Maybe SELECT name FROM t? No, count them.</think>\n```sql\n"
+            "SELECT count(*) FROM t\n```",
+            "SELECT count(*) FROM t",
+        ),
+        # the chat template opened the block: only its closing tag is in the completion
+        ("first try: SELECT a FROM t\nhmm.</think>\nSELECT b FROM t;", "SELECT b FROM t"),
+        # cut off while thinking: a draft inside the reasoning is no answer
+        ("<thinking>SELECT a FROM t is wrong because", ""),
+        (
+            "<reasoning>SELECT x FROM t</reasoning><answer>draft</answer>"
+            "<answer>SELECT y FROM t</answer>",
+            "SELECT y FROM t",
+        ),
+        ("```sql\nSELECT 1\n```", "SELECT 1"),  # no reasoning: as before
+    ],
+)
+def test_reasoning_is_removed_before_extraction(completion: str, sql: str) -> None:
+    from harness.prompting.extract import extract_sql
+
+    assert extract_sql(completion) == sql
