@@ -3,7 +3,7 @@
     [model]      spec, revision, dtype, adapters = ["path@0.7", ...], route, base_url,
                  combination, name, tier
     [benchmark]  name, split, data_dir, db_dir
-    [prompt]     schema, shots, shots_from, rows, template
+    [prompt]     schema, shots, shots_from, rows, template, format
     [decoding]   max_new_tokens, temperature, top_p, seed, batch_size, samples
     [run]        limit, concurrency, max_retries, retry_base_s, timeout_s, device_map,
                  tensor_parallel_size, api_key_env, cache, cache_path
@@ -23,6 +23,7 @@ from types import UnionType
 from typing import Any, get_args, get_origin, get_type_hints
 
 from harness.errors import ConfigError
+from harness.prompting.cards import PROMPT_FORMATS
 from harness.prompting.schema import SCHEMA_KINDS
 from harness.prompting.templates import TEMPLATE_MODES
 
@@ -60,6 +61,7 @@ class PromptConfig:
     shots_from: str = "train"  # a split of the same benchmark, or a JSONL file of shots
     rows: int = 3
     template: str = "auto"  # auto | chat | plain (local models; APIs take messages)
+    format: str = "harness"  # harness | a model card's input layout (prompting/cards.py)
 
 
 @dataclass
@@ -163,6 +165,10 @@ def validate(cfg: RunConfig) -> None:
     if cfg.prompt.template not in TEMPLATE_MODES:
         raise ConfigError(
             f"unknown template {cfg.prompt.template!r}; known: {', '.join(TEMPLATE_MODES)}"
+        )
+    if cfg.prompt.format not in PROMPT_FORMATS:
+        raise ConfigError(
+            f"unknown prompt format {cfg.prompt.format!r}; known: {', '.join(PROMPT_FORMATS)}"
         )
     if cfg.model.tier not in (None, "open", "frontier"):
         raise ConfigError(f"tier must be 'open' or 'frontier', got {cfg.model.tier!r}")

@@ -44,6 +44,7 @@ from harness.errors import ConfigError, DataError, HarnessError, PredictionsErro
 from harness.io import dumps, jsonl_objects, write_atomic, write_jsonl
 from harness.progress import make_progress
 from harness.prompting import fewshot
+from harness.prompting.cards import DEFAULT_FORMAT, card_messages, joined_ddl
 from harness.prompting.extract import extract_sql
 from harness.prompting.schema import SchemaInfo, read_schema, render_schema
 from harness.prompting.templates import Shot, build_messages, template_sha256
@@ -221,6 +222,8 @@ def resolve_tables(
             "shots_from": cfg.prompt.shots_from if cfg.prompt.shots else None,
             "template": _template_mode(backend) if backend else None,
             "template_sha256": template_sha256(backend.template_id()) if backend else None,
+            # Only a non-default format is written, so older run folders still resume.
+            "format": cfg.prompt.format if cfg.prompt.format != DEFAULT_FORMAT else None,
         }
     tables = {
         "model": model,
@@ -361,6 +364,9 @@ class PromptBuilder:
         )
 
     def messages(self, ex: Example) -> tuple[dict[str, str], ...]:
+        if self.cfg.prompt.format != DEFAULT_FORMAT:
+            ddl = ex.context or joined_ddl([t.ddl for t in self.example_schema(ex).tables])
+            return card_messages(self.cfg.prompt.format, ddl, ex.question)
         shots = []
         for item in fewshot.select_shots(
             self.pool, self.cfg.prompt.shots, self.cfg.decoding.seed, ex.id, ex.question

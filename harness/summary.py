@@ -20,6 +20,7 @@ METRIC_LABELS = {
     "ex_strict": "EX strict",
     "soft_f1": "Soft-F1",
     "r_ves": "R-VES",
+    "string_match": "string match",
 }
 
 

@@ -73,8 +73,11 @@ class HFBackend(Backend):
             self.mode = choose_mode(options.template, tokenizer, target)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
-        if self.encoder_decoder and self.mode == "chat":
-            raise ConfigError(f"hf:{target}: an encoder-decoder model takes --template plain")
+        if self.encoder_decoder:
+            if self.mode == "chat":
+                raise ConfigError(f"hf:{target}: an encoder-decoder model has no chat template")
+            # An encoder reads its input whole: no chat template, no "SQL:" to continue.
+            self.mode = "text2text"
         self._route_names: dict[str, str] = {}
         self.model = self._attach_adapters(model, options)
         self.model.eval()
@@ -171,9 +174,11 @@ class HFBackend(Backend):
     def template_id(self) -> str:
         if self.mode == "chat":
             return "chat\0" + str(self.tokenizer.chat_template)
-        return "plain"
+        return self.mode
 
     def render(self, request: Request) -> str:
+        if self.mode == "text2text":
+            return "\n\n".join(m["content"] for m in request.messages)
         return render(request.messages, self.tokenizer, self.mode)
 
     def _device(self) -> Any:

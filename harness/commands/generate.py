@@ -10,6 +10,7 @@ import click
 from click.core import ParameterSource
 
 from harness.commands._options import benchmark_options
+from harness.prompting.cards import PROMPT_FORMATS
 
 # Option name -> dotted config key; options left at their default do not override the
 # config file.
@@ -33,6 +34,7 @@ OPTION_KEYS: dict[str, str] = {
     "shots_from": "prompt.shots_from",
     "rows": "prompt.rows",
     "template": "prompt.template",
+    "prompt_format": "prompt.format",
     "max_new_tokens": "decoding.max_new_tokens",
     "temperature": "decoding.temperature",
     "top_p": "decoding.top_p",
@@ -154,6 +156,13 @@ def generation_options(func: Callable[..., Any]) -> Callable[..., Any]:
             default="auto",
             show_default=True,
             help="Local models: chat template or plain prompt.",
+        ),
+        click.option(
+            "--prompt-format",
+            type=click.Choice(list(PROMPT_FORMATS)),
+            default="harness",
+            show_default=True,
+            help="harness's own messages, or a model card's input layout.",
         ),
         click.option("--limit", type=int, help="Only the first N examples."),
         click.option(

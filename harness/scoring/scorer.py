@@ -273,7 +273,7 @@ def score_benchmark(
             plug_value=options.plug_value,
             official_commit=OFFICIAL_SPIDER_COMMIT,
         )
-    else:
+    elif family.semantics == "bird-official":
         scorer.update(
             r_ves_repeats=options.r_ves_repeats,
             timeout_factor=options.bird_timeout_factor,
