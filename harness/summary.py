@@ -24,6 +24,14 @@ METRIC_LABELS = {
 }
 
 
+SAMPLED_PREFIXES = ("pass@", "maj@")
+
+
+def sampled_metric_names(summary: dict[str, Any]) -> tuple[str, ...]:
+    """A sampled run's pass@k and maj@N metrics, in the order the summary lists them."""
+    return tuple(m for m in summary.get("metrics", {}) if m.startswith(SAMPLED_PREFIXES))
+
+
 def metric_values(rows: list[dict[str, Any]], metric: str) -> list[float]:
     return [float(r[metric]) for r in rows if r.get(metric) is not None]
 

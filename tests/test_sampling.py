@@ -126,6 +126,19 @@ def test_scoring_samples_pass_at_k_and_majority_vote(tmp_path: Path) -> None:
     assert metrics["pass@1"]["low"] <= metrics["pass@1"]["mean"] <= metrics["pass@1"]["high"]
     assert summary["sampling"]["samples"] == 3 and summary["sampling"]["correct_by"] == "ex"
 
+    # reporting: the summary table and the leaderboard show the new metrics with CIs
+    from harness.leaderboard import build_leaderboard
+    from harness.scoring.families import SPIDER
+    from harness.summary import render_table
+
+    assert "maj@3" in render_table(summary, SPIDER) and "pass@3" in render_table(summary, SPIDER)
+    board = build_leaderboard(
+        [tmp_path / "out"], tmp_path / "board", allow_partial=True, plot=False
+    )
+    (entry,) = board["tables"][0]["entries"]
+    assert entry["metrics"]["maj@3"]["mean"] == pytest.approx(metrics["maj@3"]["mean"])
+    assert "maj@3 [95% CI]" in (tmp_path / "board" / "LEADERBOARD.md").read_text()
+
 
 def test_bird_all_failed_takes_a_seeded_random_sample() -> None:
     from harness.records import Example
@@ -305,3 +318,32 @@ def test_reasoning_is_removed_before_extraction(completion: str, sql: str) -> No
     from harness.prompting.extract import extract_sql
 
     assert extract_sql(completion) == sql
+
+
+def test_test_suite_samples_are_correct_by_ts() -> None:
+    from harness.records import Example
+    from harness.scoring.sampled import combine
+
+    ex = Example("1", "db", "q", "SELECT 1", db_paths=(Path("a.sqlite"), Path("b.sqlite")))
+    judged = [
+        {"id": "1", "ex": 1, "ts": 0, "vote_key": "k"},
+        {"id": "1", "ex": 1, "ts": 1, "vote_key": "j"},
+        {"id": "1", "ex": 1, "ts": 1, "vote_key": "j"},
+    ]
+    row = combine(ex, judged, "wrong", seed=0)
+    assert row["n_correct"] == 2 and row["maj@3"] == 1 and row["maj_sample"] == 1
+    assert row["pass@1"] == pytest.approx(2 / 3) and row["ts"] == 0  # sample 0's own verdict
+
+
+def test_sample_groups_gather_an_examples_samples_in_order() -> None:
+    from harness.backends.base import Request, sample_groups
+
+    m1 = ({"role": "user", "content": "a"},)
+    m2 = ({"role": "user", "content": "b"},)
+    requests = [
+        Request("x", 0, m1, sample=2),
+        Request("y", 1, m2, sample=0),
+        Request("x", 0, m1, sample=0),
+        Request("x", 0, m1, sample=1, adapter="other"),  # another adapter: another request
+    ]
+    assert sample_groups(requests) == [[2, 0], [1], [3]]
