@@ -111,6 +111,12 @@ def render_table(summary: dict[str, Any], family: Family) -> str:
             f"reviewed list) stay in the denominator, as officially; EX over the "
             f"{ref['n_valid']} valid references: {_fmt(ref.get('ex_valid'))}."
         )
+    sampling = summary.get("sampling")
+    if sampling:
+        lines.append(
+            f"Sampled: {sampling['samples']} per example; pass@k and maj@N count a sample "
+            f"correct by {sampling['correct_by'].upper()}; the other metrics are sample 0's."
+        )
     if "evidence" in summary:
         lines.append(f"Evidence in prompts: {summary['evidence']}.")
     if summary.get("failures"):
