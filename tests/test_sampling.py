@@ -287,6 +287,9 @@ def test_api_samples_are_seeded_repeats(
             assert len({r["sql"] for r in rows if r["id"] == "0"}) == 3
         again = generate(cfg, tmp_path / "two", progress=False)
         assert again.cached == 6 and len(api.requests) == 6  # a rerun is free
+        # ...and each sample comes back as itself: the cache keys every sample apart
+        rerun = _lines(tmp_path / "two" / "predictions.jsonl")
+        assert [r["raw_completion"] for r in rerun] == [r["raw_completion"] for r in rows]
     finally:
         api.close()
 
