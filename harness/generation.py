@@ -32,7 +32,6 @@ from harness.backends.base import (
     Completion,
     Decoding,
     Request,
-    backend_class,
     load_backend,
     parse_spec,
 )
@@ -40,7 +39,7 @@ from harness.backends.prices import PRICES_AS_OF, PRICES_VERIFIED
 from harness.backends.routing import RouteDecision, Router
 from harness.benchmarks.base import BenchmarkData, load_benchmark
 from harness.config import RunConfig
-from harness.errors import ConfigError, DataError, HarnessError, PredictionsError
+from harness.errors import DataError, HarnessError, PredictionsError
 from harness.io import dumps, jsonl_objects, write_atomic, write_jsonl
 from harness.progress import make_progress
 from harness.prompting import fewshot
@@ -49,6 +48,7 @@ from harness.prompting.extract import extract_sql
 from harness.prompting.schema import SchemaInfo, read_schema, render_schema
 from harness.prompting.templates import Shot, build_messages, template_sha256
 from harness.records import Example
+from harness.samples import check_samples, decoding_table, row_key, wanted_keys
 
 PREDICTIONS = "predictions.jsonl"
 CONFIG = "config.toml"
@@ -229,36 +229,10 @@ def resolve_tables(
         "model": model,
         "benchmark": asdict(cfg.benchmark),
         "prompt": prompt,
-        "decoding": _decoding_table(cfg),
+        "decoding": decoding_table(cfg),
         "run": {k: v for k, v in asdict(cfg.run).items() if k not in ("cache",)},
     }
     return {k: v for k, v in _drop_none(tables).items() if v}
-
-
-def _decoding_table(cfg: RunConfig) -> dict[str, Any]:
-    table = asdict(cfg.decoding)
-    if table["samples"] == 1:
-        # Unsampled runs keep the config.toml they always had (and so stay resumable).
-        del table["samples"]
-    return table
-
-
-def row_key(row: dict[str, Any]) -> tuple[str, int]:
-    """A predictions row's (example id, sample index); unsampled rows are sample 0."""
-    return str(row["id"]), int(row.get("sample", 0))
-
-
-def _check_samples(cfg: RunConfig) -> None:
-    kind, _ = parse_spec(cfg.model.spec)
-    if (
-        cfg.decoding.samples > 1
-        and cfg.decoding.temperature == 0
-        and backend_class(kind).samples_need_temperature
-    ):
-        raise ConfigError(
-            f"--samples {cfg.decoding.samples} at temperature 0 would repeat one greedy "
-            "completion; give --temperature > 0 (OmniSQL samples at 0.8)"
-        )
 
 
 def _template_mode(backend: Backend) -> str:
@@ -463,7 +437,7 @@ def generate(cfg: RunConfig, out_dir: Path, progress: bool = True) -> Generation
 def _generate_locked(
     cfg: RunConfig, out_dir: Path, progress: bool, started: float
 ) -> GenerationResult:
-    _check_samples(cfg)
+    check_samples(cfg)
     adapters = parse_adapters(cfg.model.adapters)
     router = Router.from_file(Path(cfg.model.route)) if cfg.model.route else None
     config_path = out_dir / CONFIG
@@ -484,9 +458,10 @@ def _generate_locked(
     examples = bench.examples[: cfg.run.limit] if cfg.run.limit else bench.examples
     rows = read_predictions_file(pred_path)
     answered = {row_key(r): r for r in rows if not r.get("outage")}
-    n_samples = cfg.decoding.samples
-    pending = [(e, k) for e in examples for k in range(n_samples) if (e.id, k) not in answered]
-    result = GenerationResult(out_dir, len(examples) * n_samples, 0, 0)
+    wanted = wanted_keys(examples, cfg.decoding.samples)
+    by_id = {e.id: e for e in examples}
+    pending = [(by_id[i], k) for i, k in wanted if (i, k) not in answered]
+    result = GenerationResult(out_dir, len(wanted), 0, 0)
 
     if pending or old is None:
         options = backend_options(cfg, adapters, router)
@@ -512,7 +487,6 @@ def _generate_locked(
     costs = [r["cost_usd"] for r in final.values() if r.get("cost_usd") is not None]
     result.cost_usd = round(sum(costs), 6) if costs else None
     order = {e.id: i for i, e in enumerate(examples)}
-    wanted = [(e.id, k) for e in examples for k in range(n_samples)]
     if len(final) == len(wanted) and [row_key(r) for r in rows] != wanted:
         # Rows were appended as they finished; a complete file reads in split order.
         extra = [r for r in rows if r["id"] not in in_scope]
