@@ -187,7 +187,7 @@ def _hf_cfg(tmp: Path, **extra):
             "decoding.max_new_tokens": 6,
             "decoding.temperature": 1.0,
             "decoding.samples": 3,
-            "run.limit": 4,
+            "run.limit": 3,
             "run.cache_path": str(tmp / "cache.sqlite"),
             **extra,
         },
@@ -201,11 +201,11 @@ def _texts(run: Path) -> list[tuple[str, int, str]]:
 def test_hf_samples_are_seeded_per_row_cached_and_resumable(tmp_path: Path) -> None:
     pytest.importorskip("torch")
     first = generate(_hf_cfg(tmp_path), tmp_path / "a", progress=False)
-    assert first.complete and first.n_total == 12 and first.n_new == 12
+    assert first.complete and first.n_total == 9 and first.n_new == 9
     got = _texts(tmp_path / "a")
-    assert [(i, k) for i, k, _ in got] == [(str(i), k) for i in range(4) for k in range(3)]
+    assert [(i, k) for i, k, _ in got] == [(str(i), k) for i in range(3) for k in range(3)]
     # samples of one example differ (it is sampling), and the config records N
-    assert any(len({t for i, _, t in got if i == pid}) > 1 for pid in "0123")
+    assert any(len({t for i, _, t in got if i == pid}) > 1 for pid in "012")
     config = (tmp_path / "a" / "config.toml").read_text()
     assert "samples = 3" in config
 
@@ -216,15 +216,15 @@ def test_hf_samples_are_seeded_per_row_cached_and_resumable(tmp_path: Path) -> N
 
     # another folder, same cache: every sample comes from the cache, each under its own key
     again = generate(_hf_cfg(tmp_path), tmp_path / "c", progress=False)
-    assert again.cached == 12 and _texts(tmp_path / "c") == got
+    assert again.cached == 9 and _texts(tmp_path / "c") == got
 
-    # a run killed after 5 rows (and half a line) resumes with only the missing samples,
+    # a run killed after 4 rows (and half a line) resumes with only the missing samples,
     # without the cache, and ends with the uninterrupted run's samples
     pred = tmp_path / "b" / "predictions.jsonl"
-    kept = pred.read_text().splitlines(keepends=True)[:5]
+    kept = pred.read_text().splitlines(keepends=True)[:4]
     pred.write_text("".join(kept) + '{"id": "1", "sam')
     resumed = generate(one, tmp_path / "b", progress=False)
-    assert resumed.n_new == 7 and _texts(tmp_path / "b") == got
+    assert resumed.n_new == 5 and _texts(tmp_path / "b") == got
 
     # a different seed is another configuration, and other samples
     other = _hf_cfg(tmp_path, **{"decoding.seed": 1, "run.cache": False})
@@ -242,7 +242,7 @@ def test_one_sample_writes_what_it_always_wrote(tmp_path: Path) -> None:
     cfg = _hf_cfg(tmp_path, **{"decoding.samples": 1, "decoding.temperature": 0.0})
     generate(cfg, tmp_path / "g", progress=False)
     rows = _lines(tmp_path / "g" / "predictions.jsonl")
-    assert all("sample" not in r for r in rows) and len(rows) == 4
+    assert all("sample" not in r for r in rows) and len(rows) == 3
     assert "samples" not in (tmp_path / "g" / "config.toml").read_text()
 
 
