@@ -2,7 +2,7 @@
 adapters: one LoRA, a weighted composition of several (peft `add_weighted_adapter`), or one
 adapter per routed example (peft's mixed-adapter batches). Encoder-decoder checkpoints (T5)
 load as `AutoModelForSeq2SeqLM` and take the plain prompt (they have no chat template).
-Sampling (temperature > 0) is seeded per (example, sample), see hf_sampling. The only
+Sampling (temperature > 0) is seeded per (prompt, sample), see hf_sampling. The only
 modules that import torch.
 """
 
@@ -220,7 +220,7 @@ class HFBackend(Backend):
             "top_k": None,
         }
         if decoding.temperature > 0:
-            seeds = [row_seed(decoding.seed, r.id, r.sample) for r in batch]
+            seeds = [row_seed(decoding.seed, r) for r in batch]
             kwargs["logits_processor"] = [
                 RowSeededSampler(seeds, decoding.temperature, decoding.top_p, device)
             ]

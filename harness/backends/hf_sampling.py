@@ -3,24 +3,31 @@
 `model.generate(do_sample=True)` draws every row of a batch from one global generator, so
 a row's sample would change with its batch neighbours, with --batch-size, and with what a
 resumed run still had to do. Here each row owns a `torch.Generator` seeded from
-(seed, example id, sample index): the processor applies temperature and top-p (the same
+(seed, prompt, routed adapter, sample index), the same things the response cache keys a
+sample by, so a cached sample and a fresh one agree: the processor applies temperature
+and top-p (the same
 warpers `generate` would use), draws the row's next token from its own generator, and
 leaves only that token finite, so the greedy step that follows takes it.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 
 import torch
 from transformers import LogitsProcessor, TemperatureLogitsWarper, TopPLogitsWarper
 
+from harness.backends.base import Request
+from harness.identity import canonical_sha256
 
-def row_seed(seed: int, example_id: str, sample: int) -> int:
-    """A 63-bit seed for one (example, sample) that no other pair shares by accident."""
-    digest = hashlib.sha256(f"{seed}\0{example_id}\0{sample}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") & (2**63 - 1)
+
+def row_seed(seed: int, request: Request) -> int:
+    """A 63-bit seed for one (prompt, adapter, sample) that no other shares by accident."""
+    key = canonical_sha256(
+        {"seed": seed, "messages": list(request.messages), "adapter": request.adapter,
+         "sample": request.sample}
+    )  # fmt: skip
+    return int(key[:16], 16) & (2**63 - 1)
 
 
 class RowSeededSampler(LogitsProcessor):
