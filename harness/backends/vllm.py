@@ -124,7 +124,9 @@ class VLLMBackend(Backend):
             n_done = sum(len(out.outputs) for out in outputs)
             share = (time.perf_counter() - began) / max(n_done, 1)
             for offset, out in enumerate(outputs):
-                for position, gen in zip(groups[start + offset], out.outputs, strict=True):
+                # CompletionOutput.index numbers the n outputs of one request.
+                gens = sorted(out.outputs, key=lambda g: g.index)
+                for position, gen in zip(groups[start + offset], gens, strict=True):
                     yield (
                         position,
                         Completion(
