@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from harness import punkt
 from harness.benchmarks.base import BenchmarkData
 from harness.records import Example
 from harness.scoring.official_bridge import (
@@ -231,7 +232,7 @@ def stand_in(tmp_path: Path) -> Path:
     (folder / "evaluation.py").write_text(STAND_IN)
     for name in ("exec_eval.py", "process_sql.py", "parse.py"):
         (folder / name).write_text("")
-    (folder / "nltk_data" / "tokenizers").mkdir(parents=True)
+    punkt.write_minimal(folder / punkt.EVALUATOR_PUNKT)
     return folder
 
 
