@@ -24,6 +24,7 @@ from typing import Any
 import tomli_w
 
 from harness.config import SECTIONS
+from harness.display import pct, pct_interval, pp
 from harness.errors import ConfigError, HarnessError
 from harness.io import write_atomic, write_json
 from harness.manifest import harness_home
@@ -381,20 +382,12 @@ def outcome_json(o: Outcome) -> dict[str, Any]:
 # ---------------------------------------------------------------- the markdown table
 
 
-def _fmt_ci(mean: float | None, low: float | None, high: float | None) -> str:
-    if mean is None:
-        return "—"
-    if low is None or high is None:
-        return f"{mean:.3f}"
-    return f"{mean:.3f} [{low:.3f}, {high:.3f}]"
-
-
 def describe_outcome(o: Outcome) -> str:
     if o.error:
         return f"not reproduced: {o.error}"
     return (
-        f"{_fmt_ci(o.mean, o.low, o.high)} on n={o.n}; published "
-        f"{o.row.published.value:.3f}; Δ {o.delta:+.3f}"
+        f"{pct_interval(o.mean, o.low, o.high)} on n={o.n}; published "
+        f"{pct(o.row.published.value)}; Δ {pp(o.delta or 0.0)} pp"
     )
 
 
@@ -408,7 +401,7 @@ def render_markdown(table: Table, outcomes: list[Outcome]) -> str:
             cite = f"[{cite or src['url']}]({src['url']})"
         lines += [f"Source: {cite}" + (f" ({src['commit']})" if src.get("commit") else ""), ""]
     lines += [
-        f"| row | model | published {metric} [95% CI] | reproduced {metric} [95% CI] | Δ "
+        f"| row | model | published {metric} [95% CI] | reproduced {metric} [95% CI] | Δ pp "
         "| published in reproduced CI | n |",
         "|---|---|---|---|---|---|---|",
     ]
@@ -416,7 +409,7 @@ def render_markdown(table: Table, outcomes: list[Outcome]) -> str:
     for o in outcomes:
         pub = o.row.published
         model = str(o.row.config.get("model", {}).get("spec", ""))
-        published = _fmt_ci(pub.value, pub.low, pub.high)
+        published = pct_interval(pub.value, pub.low, pub.high)
         if o.error:
             notes.append(f"- `{o.row.id}`: not reproduced: {o.error}")
             lines.append(f"| {o.row.label} | `{model}` | {published} | not run | — | — | — |")
@@ -433,9 +426,10 @@ def render_markdown(table: Table, outcomes: list[Outcome]) -> str:
                 + "; the two are not directly comparable."
             )
         lines.append(
-            f"| {o.row.label} | `{model}` | {published} | {_fmt_ci(o.mean, o.low, o.high)} "
-            f"| {o.delta:+.3f} | {inside} | {n} |"
+            f"| {o.row.label} | `{model}` | {published} | {pct_interval(o.mean, o.low, o.high)} "
+            f"| {pp(o.delta) if o.delta is not None else '—'} | {inside} | {n} |"
         )
+    lines += ["", f"{metric} in %; Δ pp = reproduced − published, in percentage points."]
     if notes:
         lines += ["", *notes]
     if table.notes:

@@ -13,6 +13,7 @@ from typing import Any
 
 from tabulate import tabulate
 
+from harness.display import pct
 from harness.errors import ConfigError, HarnessError
 from harness.io import write_json
 from harness.scoring.official_bridge import (
@@ -47,10 +48,11 @@ class ScoreReport:
 def render_official(result: OfficialResult) -> str:
     table = [["count", *[result.counts.get(level, 0) for level in LEVELS]]]
     if result.ex is not None:
-        table.append(["EX", *[f"{result.ex.get(level, 0):.3f}" for level in LEVELS]])
+        table.append(["EX", *[pct(result.ex.get(level, 0)) for level in LEVELS]])
     if result.em is not None:
-        table.append(["EM", *[f"{result.em.get(level, 0):.3f}" for level in LEVELS]])
+        table.append(["EM", *[pct(result.em.get(level, 0)) for level in LEVELS]])
     text = tabulate(table, headers=["official", *LEVELS], tablefmt="github", disable_numparse=True)
+    text += "\n\naccuracies in % (the evaluator prints fractions to 3 decimals: the same figures)"
     tokenizer = "minimal punkt_tab" if result.punkt.get("minimal") else "nltk punkt_tab"
     if result.punkt_sensitive_ids:
         tokenizer += f"; {len(result.punkt_sensitive_ids)} ids may depend on its parameters"
