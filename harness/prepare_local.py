@@ -12,8 +12,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +21,7 @@ from urllib.request import url2pathname
 from harness import punkt
 from harness.errors import DataError
 from harness.manifest import Asset, Source
-
-HF_ENDPOINT = "https://huggingface.co"
+from harness.network import hub_host, resolves
 
 
 class PrepareError(DataError):
@@ -127,7 +124,7 @@ def local_sources(asset: Asset, from_: tuple[str, ...], companion: bool) -> list
 def _host(source: Source) -> str | None:
     """The host a network source would contact (None for a local git repository)."""
     if source.kind == "hf":
-        return urlparse(os.environ.get("HF_ENDPOINT") or HF_ENDPOINT).hostname
+        return hub_host()
     if source.kind == "gdrive":
         return "drive.usercontent.google.com"
     return urlparse(source.url).hostname if is_url(source.url) else None
@@ -139,10 +136,4 @@ def unresolvable_host(source: LocalSource) -> str | None:
     if not isinstance(source, Source):
         return None
     host = _host(source)
-    if not host:
-        return None
-    try:
-        socket.getaddrinfo(host, None)
-    except (OSError, UnicodeError):
-        return host
-    return None
+    return host if host and not resolves(host) else None
