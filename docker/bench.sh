@@ -5,7 +5,7 @@
 # Runs `harness bench` in the pinned container (docker/Dockerfile) when a Docker engine
 # answers, natively otherwise, and says which. RUNNER forces one. DATA_DIR replaces the
 # benchmark's default data folder (what `harness prepare` fills); ARGS is appended to the
-# harness command as extra flags (e.g. ARGS=--allow-missing-db). DRY_RUN=1 prints the
+# harness command as extra flags (e.g. ARGS=--allow-partial). DRY_RUN=1 prints the
 # command that would run (on stdout, alone; which runner and why go to stderr) and runs
 # nothing.
 # Environment: IMAGE (default harness:latest), HARNESS (native binary), RUNS (run folders),

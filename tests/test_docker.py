@@ -189,12 +189,12 @@ def test_bench_sh_dry_run_prints_the_command_that_would_run(tmp_path: Path) -> N
 def test_bench_sh_takes_a_data_dir_and_extra_harness_args(tmp_path: Path) -> None:
     data = tmp_path / "my-spider"
     env = {"MODEL": "hf:m/x", "DRY_RUN": "1", "DATA_DIR": str(data),
-           "ARGS": "--allow-missing-db  --limit 5"}  # fmt: skip
+           "ARGS": "--allow-partial  --limit 5"}  # fmt: skip
     local = run_bench_sh(tmp_path, env | {"RUNNER": "local"})
-    assert local.stdout.strip().endswith(f"--data-dir {data} --allow-missing-db --limit 5")
+    assert local.stdout.strip().endswith(f"--data-dir {data} --allow-partial --limit 5")
     docker = run_bench_sh(tmp_path, env | {"RUNNER": "docker"})
     assert f"-v {data}:/data/spider:ro" in docker.stdout
-    assert docker.stdout.strip().endswith("--data-dir /data/spider --allow-missing-db --limit 5")
+    assert docker.stdout.strip().endswith("--data-dir /data/spider --allow-partial --limit 5")
     relative = run_bench_sh(tmp_path, {"MODEL": "hf:m/x", "DRY_RUN": "1", "RUNNER": "docker",
                                        "DATA_DIR": "elsewhere/spider"})  # fmt: skip
     assert f"-v {REPO}/elsewhere/spider:/data/spider:ro" in relative.stdout
@@ -285,13 +285,13 @@ def test_make_bench_dry_run_prints_only_the_command(tmp_path: Path) -> None:
         pytest.skip("make is not installed")
     out = subprocess.run(
         [make, "-s", "bench", "MODEL=hf:m/x", "DRY_RUN=1", "RUNNER=local",
-         f"VENV={tmp_path}/venv", "DATA_DIR=/d/spider", "ARGS=--allow-missing-db --limit 3"],
+         f"VENV={tmp_path}/venv", "DATA_DIR=/d/spider", "ARGS=--allow-partial --limit 3"],
         cwd=REPO, capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == [
         f"{tmp_path}/venv/bin/harness bench --model hf:m/x --bench spider --split dev "
-        "--out runs/hf-m-x@spider-dev --data-dir /d/spider --allow-missing-db --limit 3"
+        "--out runs/hf-m-x@spider-dev --data-dir /d/spider --allow-partial --limit 3"
     ]
     assert not (tmp_path / "venv").exists()
 

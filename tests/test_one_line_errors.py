@@ -48,7 +48,7 @@ def test_selftest_with_no_databases_says_nothing_was_checked(tmp_path: Path, cap
     (data / "database").mkdir(parents=True)
     for name in ("dev.json", "tables.json"):
         (data / name).write_text((source / name).read_text())
-    code = main(["selftest", "--bench", "spider", "--data-dir", str(data), "--allow-missing-db",
+    code = main(["selftest", "--bench", "spider", "--data-dir", str(data), "--allow-partial",
                  "--resamples", "10", "--no-cache"])  # fmt: skip
     line = _one_line_error(capsys)
     assert code != 0

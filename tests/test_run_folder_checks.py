@@ -67,5 +67,5 @@ def test_bench_refuses_missing_databases_before_generating(
     code = main(["bench", "--model", "openai:gpt-4o-mini", "--base-url", api.base_url,
                  "--data-dir", str(data), "--out", str(run), "--no-progress"])  # fmt: skip
     err = capsys.readouterr().err
-    assert code == 2 and db_id in err and "--allow-missing-db" in err
+    assert code == 2 and db_id in err and "--allow-partial" in err
     assert api.requests == [] and not run.exists()
