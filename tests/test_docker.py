@@ -83,6 +83,9 @@ def test_evaluator_baked_in_at_the_manifest_commit() -> None:
     assert dockerfile_args()["EVALUATOR_COMMIT"] == manifest["official-evaluator"].commit
     assert "harness prepare official-evaluator" in text
     assert "nltk-punkt-tab" in [c.asset for c in manifest["official-evaluator"].companions]
+    # The image bakes in the published punkt_tab; the offline fallback fails its build.
+    assert "grep -q '\"minimal\": false'" in text
+    assert "nltk_data/tokenizers/punkt_tab/.harness-prepared-nltk-punkt-tab.json" in text
 
 
 # ------------------------------------------------------------------ the locks

@@ -109,9 +109,8 @@ def parse_official_stdout(text: str) -> OfficialResult:
     lines = text.splitlines()
     starts = [i for i, line in enumerate(lines) if _HEADER.match(line)]
     if not starts:
-        tail = next((line for line in reversed(lines) if line.strip()), "no output")
         raise OfficialEvaluatorFailed(
-            f"no score table in the official evaluator's output (last line: {tail[:200]})"
+            f"no score table in the official evaluator's output (it ends: {failure_tail(text)})"
         )
     counts: dict[str, int] = {}
     ex: dict[str, float] | None = None
