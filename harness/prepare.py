@@ -550,8 +550,7 @@ def _fetch(
         if host := unresolvable_host(source):
             unresolved.append(host)
             continue
-        label = source if isinstance(source, Path) else getattr(source, "path", source)
-        label = label.describe() if isinstance(label, Source) else label
+        label = source.describe() if isinstance(source, Source) else str(source)
         say(f"{asset.name}: trying {label}")
         try:
             fetched = _fetch_one(asset, source, downloads, staging, say)

@@ -38,6 +38,9 @@ class LocalTree:
 
     path: Path
 
+    def __str__(self) -> str:
+        return f"unpacked copy {self.path}"
+
 
 LocalSource = Source | Path | LocalTree
 # name -> writes the asset's files into an empty folder, returns their relative paths.
