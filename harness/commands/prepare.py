@@ -22,10 +22,10 @@ import click
     metavar="PATH_OR_URL",
     multiple=True,
     help="A local copy: a mirror folder or URL holding the archive under its manifest "
-    "name, the archive file itself, a git repository (official-evaluator), or a folder "
-    "holding the unpacked files. Repeat it to cover companions too, e.g. --from "
-    "test-suite-sql-eval/ --from punkt_tab.zip; an offline evaluator without punkt_tab "
-    "gets a minimal one (recorded).",
+    "name, the archive file itself, or a git repository (official-evaluator). Repeat it "
+    "to cover companions too: --from test-suite-sql-eval/ --from punkt_tab.zip (or an "
+    "nltk_data folder). With --from and no punkt_tab among them, the evaluator gets a "
+    "minimal one (recorded in its summaries).",
 )
 @click.option(
     "--allow-unverified",
