@@ -277,7 +277,7 @@ def gate(
     passed = delta_pp >= min_pp - 1e-9 and d.low > 0
     line = (
         f"{'pass' if passed else 'fail'}: candidate {h['config']!r} vs baseline "
-        f"{b['config']!r}: Δ EX {delta_pp:+.1f} pp "
+        f"{b['config']!r}: Δ EX {pp(d.mean)} pp "
         f"[{round(100 * confidence)}% CI {pp(d.low)}, {pp(d.high)}], "
         f"McNemar p {_p_relation(row.mcnemar.p_value)}, n = {row.n_paired} paired; "
         f"needs Δ ≥ {min_pp:+.1f} pp and CI above 0"
