@@ -5,7 +5,7 @@
     [benchmark]  name, split, data_dir, db_dir
     [prompt]     format (a shipped prompt format's name or a format file's path), schema,
                  shots, shots_from, rows, template
-    [decoding]   max_new_tokens, temperature, top_p, seed, batch_size
+    [decoding]   max_new_tokens, temperature, top_p, seed, batch_size, samples
     [run]        limit, concurrency, max_retries, retry_base_s, timeout_s, device_map,
                  tensor_parallel_size, api_key_env, cache, cache_path
 
@@ -72,6 +72,8 @@ class DecodingConfig:
     top_p: float = 1.0
     seed: int = 0
     batch_size: int = 8
+    # Completions per example (sampled: pass@k and maj@N); 1 is plain greedy-style output.
+    samples: int = 1
 
 
 @dataclass
@@ -179,6 +181,7 @@ def validate(cfg: RunConfig, require_model: bool = True) -> None:
         (cfg.decoding.temperature >= 0, "temperature must be >= 0"),
         (0 < cfg.decoding.top_p <= 1, "top_p must be in (0, 1]"),
         (cfg.decoding.batch_size >= 1, "batch_size must be >= 1"),
+        (cfg.decoding.samples >= 1, "samples must be >= 1"),
         (cfg.run.concurrency >= 1, "concurrency must be >= 1"),
         (cfg.run.max_retries >= 0, "max_retries must be >= 0"),
         (cfg.run.retry_base_s >= 0, "retry_base_s must be >= 0"),

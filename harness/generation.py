@@ -5,6 +5,8 @@ RUN_DIR/predictions.jsonl gets one line per example, appended and flushed as eac
 completes. Rerunning the same command resumes: done ids are skipped, a torn last line (a
 kill mid-write) is dropped and redone, outage rows are retried, and a different
 configuration is refused. A finished file is rewritten (atomically) in split order.
+With `decoding.samples` N > 1 a row is one (example, sample) pair, carrying "sample"
+(0..N-1), and resumption, outages and the order work per pair.
 """
 
 from __future__ import annotations
@@ -40,11 +42,12 @@ from harness.config import RunConfig
 from harness.errors import HarnessError, PredictionsError
 from harness.io import dumps, jsonl_objects, write_atomic, write_jsonl
 from harness.progress import make_progress
-from harness.prompting.builder import PromptBuilder, recorded_spec, resolve_spec
+from harness.prompting.builder import Prompt, PromptBuilder, recorded_spec, resolve_spec
 from harness.prompting.extract import extract_sql
 from harness.prompting.formats import DEFAULT_FORMAT, load_format
 from harness.prompting.templates import template_sha256
 from harness.records import Example
+from harness.samples import check_samples, decoding_table, row_key, wanted_keys
 
 PREDICTIONS = "predictions.jsonl"
 CONFIG = "config.toml"
@@ -66,7 +69,7 @@ class RunDirError(HarnessError):
 @dataclass
 class GenerationResult:
     run_dir: Path
-    n_total: int  # examples in scope (after --limit)
+    n_total: int  # rows in scope: examples (after --limit) x samples
     n_done: int  # of those, rows with an answer (errors included, outages not)
     n_new: int  # rows produced by this call
     outage_ids: list[str] = field(default_factory=list)
@@ -230,7 +233,7 @@ def resolve_tables(
         "model": model,
         "benchmark": asdict(cfg.benchmark),
         "prompt": prompt,
-        "decoding": asdict(cfg.decoding),
+        "decoding": decoding_table(cfg),
         "run": {k: v for k, v in asdict(cfg.run).items() if k not in ("cache",)},
     }
     return {k: v for k, v in _drop_none(tables).items() if v}
@@ -326,7 +329,11 @@ def _open_backend(cfg: RunConfig, options: BackendOptions) -> Backend:
 
 
 def make_row(
-    ex: Example, c: Completion, route: RouteDecision | None, prefix: str = ""
+    ex: Example,
+    c: Completion,
+    route: RouteDecision | None,
+    sample: int | None = None,
+    prefix: str = "",
 ) -> dict[str, Any]:
     """`prefix`: the start of the answer that the prompt itself ended with (a base model
     continued from "SELECT "); extraction reads it back, raw_completion stays as generated."""
@@ -336,8 +343,10 @@ def make_row(
         sql = c.sql
     else:
         sql = extract_sql(prefix + c.text)
-    row: dict[str, Any] = {
-        "id": ex.id,
+    row: dict[str, Any] = {"id": ex.id}
+    if sample is not None:
+        row["sample"] = sample
+    row |= {
         "db_id": ex.db_id,
         "question": ex.question,
         "raw_completion": c.text,
@@ -359,36 +368,50 @@ def generate(cfg: RunConfig, out_dir: Path, progress: bool = True) -> Generation
     """Run `cfg` into `out_dir` (resuming whatever is there); see the module docstring."""
     started = time.perf_counter()
     out_dir = Path(out_dir)
+    # What can fail on the inputs (data, the few-shot pool) fails before the run folder
+    # exists: a refused run leaves no config.toml to block its corrected command.
+    b = cfg.benchmark
+    bench = load_benchmark(
+        b.name, data_dir=b.data_dir, split=b.split, db_dir=b.db_dir, evidence=b.evidence
+    )
+    builder = PromptBuilder(cfg, bench) if parse_spec(cfg.model.spec)[0] != "replay" else None
     out_dir.mkdir(parents=True, exist_ok=True)
     with _run_lock(out_dir):
-        return _generate_locked(cfg, out_dir, progress, started)
+        return _generate_locked(cfg, out_dir, progress, started, bench, builder)
 
 
 def _generate_locked(
-    cfg: RunConfig, out_dir: Path, progress: bool, started: float
+    cfg: RunConfig,
+    out_dir: Path,
+    progress: bool,
+    started: float,
+    bench: BenchmarkData,
+    builder: PromptBuilder | None,
 ) -> GenerationResult:
+    check_samples(cfg)
     adapters = parse_adapters(cfg.model.adapters)
     router = Router.from_file(Path(cfg.model.route)) if cfg.model.route else None
     config_path = out_dir / CONFIG
     old = _read_config(config_path)
     pred_path = out_dir / PREDICTIONS
-    if old is None and pred_path.is_file() and pred_path.stat().st_size:
+    generated = pred_path.is_file() and pred_path.stat().st_size > 0
+    if old is None and generated:
         raise RunDirError(
             f"{out_dir} holds {PREDICTIONS} but no {CONFIG}: not resuming a run of unknown "
             "configuration; use another --out"
         )
+    if not generated:
+        old = None  # nothing was generated under the old config: a new one replaces it
     if old is not None:
         check_same_config(out_dir, old, resolve_tables(cfg, adapters, router, None), resolved=False)
 
-    b = cfg.benchmark
-    bench = load_benchmark(
-        b.name, data_dir=b.data_dir, split=b.split, db_dir=b.db_dir, evidence=b.evidence
-    )
     examples = bench.examples[: cfg.run.limit] if cfg.run.limit else bench.examples
     rows = read_predictions_file(pred_path)
-    answered = {r["id"]: r for r in rows if not r.get("outage")}
-    pending = [e for e in examples if e.id not in answered]
-    result = GenerationResult(out_dir, len(examples), 0, 0)
+    answered = {row_key(r): r for r in rows if not r.get("outage")}
+    wanted = wanted_keys(examples, cfg.decoding.samples)
+    by_id = {e.id: e for e in examples}
+    pending = [(by_id[i], k) for i, k in wanted if (i, k) not in answered]
+    result = GenerationResult(out_dir, len(wanted), 0, 0)
 
     if pending or old is None:
         options = backend_options(cfg, adapters, router)
@@ -400,23 +423,26 @@ def _generate_locked(
             if len(answered) < len(rows):
                 # Outage rows are replaced, never duplicated: drop them before redoing them.
                 write_jsonl(pred_path, list(answered.values()))
-            _run_pending(cfg, bench, pending, backend, router, pred_path, result, progress)
+            prompts = builder if backend.uses_prompts else None
+            _run_pending(cfg, bench, pending, backend, router, prompts, pred_path, result, progress)
         rows = read_predictions_file(pred_path)
 
     in_scope = {e.id for e in examples}
-    final = {r["id"]: r for r in rows if r["id"] in in_scope}
+    final = {row_key(r): r for r in rows if r["id"] in in_scope}
     result.n_done = sum(1 for r in final.values() if not r.get("outage"))
-    result.outage_ids = [e.id for e in examples if final.get(e.id, {}).get("outage")]
+    outage_of = {key[0] for key, r in final.items() if r.get("outage")}
+    result.outage_ids = [e.id for e in examples if e.id in outage_of]
     result.errors = sum(1 for r in final.values() if r.get("error") and not r.get("outage"))
     result.tokens_in = sum(r.get("tokens_in") or 0 for r in final.values())
     result.tokens_out = sum(r.get("tokens_out") or 0 for r in final.values())
     costs = [r["cost_usd"] for r in final.values() if r.get("cost_usd") is not None]
     result.cost_usd = round(sum(costs), 6) if costs else None
-    if len(final) == len(examples) and [r["id"] for r in rows] != [e.id for e in examples]:
+    order = {e.id: i for i, e in enumerate(examples)}
+    if len(final) == len(wanted) and [row_key(r) for r in rows] != wanted:
         # Rows were appended as they finished; a complete file reads in split order.
-        order = {e.id: i for i, e in enumerate(examples)}
         extra = [r for r in rows if r["id"] not in in_scope]
-        write_jsonl(pred_path, sorted(final.values(), key=lambda r: order[r["id"]]) + extra)
+        ordered = sorted(final.values(), key=lambda r: (order[r["id"]], row_key(r)[1]))
+        write_jsonl(pred_path, ordered + extra)
     result.wall_s = time.perf_counter() - started
     return result
 
@@ -424,9 +450,10 @@ def _generate_locked(
 def _run_pending(
     cfg: RunConfig,
     bench: BenchmarkData,
-    pending: list[Example],
+    pending: list[tuple[Example, int]],
     backend: Backend,
     router: Router | None,
+    builder: PromptBuilder | None,
     pred_path: Path,
     result: GenerationResult,
     progress: bool,
@@ -434,26 +461,29 @@ def _run_pending(
     if not pending:
         return
     index = {e.id: i for i, e in enumerate(bench.examples)}
-    builder = PromptBuilder(cfg, bench) if backend.uses_prompts else None
     requests: list[Request] = []
     routes: list[RouteDecision | None] = []
     prefixes: list[str] = []
     plain = _template_mode(backend) == "plain"
+    prepared: dict[str, tuple[Prompt | None, RouteDecision | None]] = {}
     with make_progress(progress) as bar:
         task = bar.add_task("prepare", total=len(pending))
-        for ex in pending:
-            decision = (
-                router.classify(bench.name, builder.example_schema(ex))
-                if router and builder
-                else None
-            )
-            prompt = builder.prompt(ex) if builder else None
+        for ex, sample in pending:
+            if ex.id not in prepared:  # once per example, whatever the number of samples
+                decision = (
+                    router.classify(bench.name, builder.example_schema(ex))
+                    if router and builder
+                    else None
+                )
+                prepared[ex.id] = (builder.prompt(ex) if builder else None, decision)
+            prompt, decision = prepared[ex.id]
             requests.append(
                 Request(
                     ex.id,
                     index[ex.id],
                     prompt.messages if prompt else (),
                     adapter=decision.route if decision else None,
+                    sample=sample,
                     text=prompt.text if prompt else None,
                 )
             )
@@ -473,8 +503,11 @@ def _run_pending(
             task = bar.add_task(
                 f"generate {_short(backend.kind, backend.target)}", total=len(requests)
             )
+            sampled = cfg.decoding.samples > 1
             for i, completion in backend.generate(requests, decoding):
-                appender.write(make_row(pending[i], completion, routes[i], prefixes[i]))
+                ex, sample = pending[i]
+                row = make_row(ex, completion, routes[i], sample if sampled else None, prefixes[i])
+                appender.write(row)
                 result.n_new += 1
                 result.cached += completion.cached
                 bar.advance(task)
@@ -487,13 +520,16 @@ def bench(
 ) -> tuple[GenerationResult, dict[str, Any]]:
     """`harness bench`: generate into `out_dir`, then score that predictions file there.
     Outage rows are excluded by the scorer and reported as such, never scored wrong."""
-    from harness.scoring.scorer import score_files
+    from harness.scoring.scorer import check_databases, score_files
 
     if cfg.run.limit:
         # The scorer then judges the same first N examples and marks the score partial.
         score_options = dataclasses.replace(score_options, limit=cfg.run.limit)
-    result = generate(cfg, out_dir, progress=progress)
     b = cfg.benchmark
+    # A database the scorer would refuse is refused before hours of generation.
+    data = load_benchmark(b.name, data_dir=b.data_dir, split=b.split, db_dir=b.db_dir)
+    check_databases(data.limited(cfg.run.limit), score_options)
+    result = generate(cfg, out_dir, progress=progress)
     summary = score_files(
         b.name,
         Path(b.data_dir) if b.data_dir else None,

@@ -320,7 +320,7 @@ def test_format_from_a_run_config_and_the_generate_option(tmp_path: Path) -> Non
     with pytest.raises(ConfigError, match="unknown prompt format 'nope'"):
         load_config(conf)
     help_text = CliRunner().invoke(cli, ["generate", "--help"]).output
-    assert "--prompt NAME|PATH" in help_text and "qwen2.5-coder" in help_text
+    assert "--prompt, --prompt-format NAME|PATH" in help_text and "qwen2.5-coder" in help_text
 
 
 def test_a_run_folder_from_before_formats_resumes_as_the_harness_format(tmp_path: Path) -> None:

@@ -41,6 +41,7 @@ OPTION_KEYS: dict[str, str] = {
     "top_p": "decoding.top_p",
     "seed": "decoding.seed",
     "batch_size": "decoding.batch_size",
+    "samples": "decoding.samples",
     "limit": "run.limit",
     "concurrency": "run.concurrency",
     "max_retries": "run.max_retries",
@@ -49,7 +50,8 @@ OPTION_KEYS: dict[str, str] = {
     "device_map": "run.device_map",
     "tensor_parallel_size": "run.tensor_parallel_size",
     "api_key_env": "run.api_key_env",
-    "cache_path": "run.cache_path",
+    "response_cache": "run.cache_path",
+    "cache_path": "run.cache_path",  # deprecated spelling of --response-cache
 }
 
 EXIT_INCOMPLETE = 3
@@ -67,6 +69,10 @@ def overrides_from(ctx: click.Context, params: dict[str, Any]) -> dict[str, Any]
         elif isinstance(value, tuple):
             value = [str(v) for v in value]
         out[key] = value
+    if "run.cache_path" in out and ctx.get_parameter_source("cache_path") != (
+        ParameterSource.DEFAULT
+    ):
+        click.echo("harness: note: --cache-path is now --response-cache", err=True)
     if params.get("no_cache"):
         out["run.cache"] = False
     return out
@@ -77,6 +83,7 @@ def prompt_options() -> list[Callable[[Any], Any]]:
     return [
         click.option(
             "--prompt",
+            "--prompt-format",
             "prompt_format",
             default="harness",
             show_default=True,
@@ -182,6 +189,13 @@ def generation_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--temperature", type=float, default=0.0, show_default=True),
         click.option("--top-p", type=float, default=1.0, show_default=True),
         click.option(
+            "--samples",
+            type=int,
+            default=1,
+            show_default=True,
+            help="Completions per example (needs --temperature > 0): pass@k and maj@N.",
+        ),
+        click.option(
             "--concurrency", type=int, default=8, show_default=True, help="API requests in flight."
         ),
         click.option(
@@ -215,10 +229,11 @@ def generation_options(func: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option("--api-key-env", help="Environment variable holding the API key."),
         click.option(
-            "--cache-path",
+            "--response-cache",
             type=click.Path(path_type=Path, dir_okay=False),
-            help="Response cache file (default ~/.cache/harness/responses.sqlite).",
+            help="File of the model-response cache (default ~/.cache/harness/responses.sqlite).",
         ),
+        click.option("--cache-path", type=click.Path(path_type=Path, dir_okay=False), hidden=True),
         click.option("--progress/--no-progress", default=True, help="Progress bars on stderr."),
     ]
     for option in reversed(options):
@@ -231,7 +246,7 @@ def generation_options(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.option(
     "--seed", type=int, default=0, show_default=True, help="Decoding and few-shot selection seed."
 )
-@click.option("--no-cache", is_flag=True, help="Bypass the response cache.")
+@click.option("--no-cache", is_flag=True, help="Bypass the model-response cache.")
 @click.pass_context
 def command(
     ctx: click.Context, config_file: Path | None, out_dir: Path, progress: bool, **params: Any

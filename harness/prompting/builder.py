@@ -22,7 +22,7 @@ from harness.errors import ConfigError, DataError
 from harness.io import write_jsonl
 from harness.prompting import fewshot
 from harness.prompting.formats import PromptFormat, SchemaSpec, context, load_format
-from harness.prompting.schema import SchemaInfo, read_schema, render_schema
+from harness.prompting.schema import SchemaInfo, joined_ddl, read_schema, render_schema
 from harness.prompting.schema_master import render_master_text
 from harness.records import Example
 
@@ -45,6 +45,7 @@ class SchemaRequest:
     entry: dict[str, Any] | None  # the tables.json entry
     question: str  # for representations that depend on it (value retrieval)
     evidence: str = ""
+    context: str = ""  # the example's own CREATE TABLE text (sql-create-context rows)
 
 
 def resolve_spec(fmt: PromptFormat, bench: str, schema: str | None, rows: int | None) -> SchemaSpec:
@@ -102,9 +103,20 @@ class _OmniSQLSchema:
         return schema_omnisql.render_omnisql(entry, self._sampled[key], relevant)
 
 
+class _CreateContext:
+    """The example's CREATE TABLE text verbatim, else its database's, one line each."""
+
+    per_question = True
+
+    def __call__(self, req: SchemaRequest) -> str:
+        return req.context or joined_ddl([t.ddl for t in req.info.tables])
+
+
 def _renderer(spec: SchemaSpec) -> Callable[[SchemaRequest], str]:
     if spec.representation == "omnisql":
         return _OmniSQLSchema(spec)
+    if spec.representation == "create_context":
+        return _CreateContext()
     rows = 3 if spec.rows is None else spec.rows
     if spec.representation == "sqlite_master":
         return lambda req: render_master_text(req.info, rows)
@@ -166,9 +178,14 @@ class PromptBuilder:
         return self._schemas[key]
 
     def _schema_text(
-        self, info: SchemaInfo, tables: dict[str, Any], question: str, evidence: str
+        self,
+        info: SchemaInfo,
+        tables: dict[str, Any],
+        question: str,
+        evidence: str,
+        context: str = "",
     ) -> str:
-        req = SchemaRequest(info, tables.get(info.db_id), question, evidence)
+        req = SchemaRequest(info, tables.get(info.db_id), question, evidence, context)
         if self._per_question:
             return self._render(req)
         key = (info.db_id, str(info.db_path))
@@ -196,7 +213,7 @@ class PromptBuilder:
             shot = context(bench, schema, item.question, item.evidence, use_evidence)
             shots.append(self.format.shot({**shot, "sql": item.sql}))
         schema = self._schema_text(
-            self.example_schema(ex), self.bench.tables, ex.question, ex.evidence
+            self.example_schema(ex), self.bench.tables, ex.question, ex.evidence, ex.context
         )
         ctx = context(bench, schema, ex.question, ex.evidence, use_evidence, shots)
         return Prompt(

@@ -9,6 +9,8 @@ Kinds, each a superset of the one before except `ddl`:
            Rajkumar et al., 2022, "Evaluating the Text-to-SQL Capabilities of LLMs")
 - sqlite_master: Qwen2.5-Coder's CREATE TABLE + example rows text (schema_master.py)
 - omnisql: OmniSQL's CREATE TABLE with comments and example values (schema_omnisql.py)
+- create_context: the example's own CREATE TABLE text, else the database's statements on
+           one line each joined with "; " (sql-create-context's style, for the T5 card)
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from harness.errors import DataError
 # The kinds render_schema writes; the last two need more than the schema (a prompt format's
 # representation may be any of REPRESENTATIONS).
 SCHEMA_KINDS = ("minimal", "typed", "keys", "ddl", "rows")
-REPRESENTATIONS = (*SCHEMA_KINDS, "sqlite_master", "omnisql")
+REPRESENTATIONS = (*SCHEMA_KINDS, "sqlite_master", "omnisql", "create_context")
 _CELL_CHARS = 40
 
 
@@ -279,3 +281,8 @@ def render_schema(info: SchemaInfo, kind: str = "keys", rows: int = 3) -> str:
             block += "\n" + _sample_rows(info, table, rows)
         blocks.append(block)
     return "\n\n".join(blocks)
+
+
+def joined_ddl(ddls: list[str]) -> str:
+    """CREATE TABLE statements on one line each, joined as sql-create-context joins them."""
+    return "; ".join(" ".join(d.split()).rstrip(";").strip() for d in ddls if d.strip())
