@@ -137,7 +137,7 @@ def _needs_lucene() -> None:
     try:
         import pyserini  # noqa: F401
     except ImportError:
-        missing.append("pyserini (pip install 'harness[omnisql]')")
+        missing.append("pyserini (pip install --no-deps pyserini==0.22.1)")
     if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
         missing.append("a JDK (openjdk-17-jdk-headless)")
     if missing:

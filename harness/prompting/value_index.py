@@ -39,7 +39,10 @@ KEEP = 20
 MAX_N = 8
 _MAX_CHARS = 40
 _SEP = "-**-"
-_EXTRA = "pip install 'harness[omnisql]' (pyserini, pyjnius) and a JDK 11+ (openjdk-17)"
+_EXTRA = (
+    "pip install 'harness[official,omnisql]' and `pip install --no-deps pyserini==0.22.1`, "
+    "and a JDK 11+ (openjdk-17)"
+)
 
 
 def _is_number(text: str) -> bool:
