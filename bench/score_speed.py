@@ -1,132 +1,263 @@
-"""Scoring speed: the native scorer cold and warm, against the official evaluator.
+"""Scoring speed on the workloads users run, against the official evaluator in the same run.
 
 Usage:
-    python bench/score_speed.py [--data-dir ../shared/data/spider] [--jobs N] [--etype all|exec]
-    OFFICIAL_EVAL_DIR=/path/to/test-suite-sql-eval [OFFICIAL_PYTHON=/path/to/python] \
+    python bench/score_speed.py [--workload real|suite|files|all] [--repeats 3] [--jobs N]
+    OFFICIAL_EVAL_DIR=/path/to/test-suite-sql-eval [OFFICIAL_PYTHON=python] \
         python bench/score_speed.py
 
-Workload: the parity corpus (5,868 predictions over the Spider dev databases present)
-when it is there, else Spider dev scored with its own gold as predictions. "cold" starts
-with an empty gold-result cache; "warm" re-scores with the cache that run filled. The
-official evaluator, when given, runs once on the same files in the same process tree,
-and the script prints the ratios. Timings are wall-clock on this machine; nothing here
-is asserted.
+Workloads (Spider dev, the databases present in --data-dir):
+- real: one predictions file with one prediction per dev example, scored as the official
+  `--etype all` does (EX + EM + hardness). `--pred FILE` (official format, one line per
+  example of --data-dir's dev.json whose database is present) uses a file of your own;
+  otherwise one is derived from the parity corpus: for each dev example, one of its
+  corpus predictions chosen with a fixed seed (so about half are right, as for a model).
+- suite: the same predictions on a test suite (`--etype exec --db SUITE`). `--suite DIR`
+  uses a suite of your own; otherwise one is generated with a fixed seed: each dev
+  database plus `--variants - 1` copies that lose a random 0-30% of each table's rows and
+  have some numbers nudged, the size of the official suite (~40 databases per schema).
+- files: ten copies of the real file scored by one `harness score` with ten `--pred`,
+  against ten separate `harness score` runs (warm cache both ways).
+
+`harness score` runs as a subprocess, as a user runs it: "cold" starts with an empty
+gold-result cache, "warm" re-scores with the cache the cold run filled. With
+`OFFICIAL_EVAL_DIR` the official evaluator runs on the same files in the same round and
+the ratios (official time / harness time) are printed; without it, absolute times only.
+Each figure is the median over --repeats rounds; the machine may be shared, so read the
+spread too. The official evaluator needs nltk's punkt_tab: unless NLTK_DATA is set, an
+empty one (which tokenizes SQL as the real model does) is made in a temp dir.
+Nothing here is asserted.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import random
 import shutil
+import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from harness.benchmarks.spider import load_spider
-from harness.predictions import PredictionSet, read_predictions
-from harness.scoring.scorer import ScoreOptions, score_benchmark
-
 REPO = Path(__file__).resolve().parent.parent
+SEED = 0
 
 
-def workload(data_dir: Path) -> tuple[object, PredictionSet, Path, Path]:
-    parity = data_dir / "parity"
-    if (parity / "gold.sql").is_file():
-        bench = load_spider(
-            gold_path=parity / "gold.sql",
-            db_dir=data_dir / "database",
-            tables_path=data_dir / "tables.json",
+def real_workload(data_dir: Path, tmp: Path, pred: Path | None) -> tuple[Path, Path, int]:
+    """(data dir with only the examples whose database is present, predictions, n)."""
+    questions = json.loads((data_dir / "dev.json").read_text())
+    present = {p.name for p in (data_dir / "database").iterdir() if p.is_dir()}
+    kept = [(i, q) for i, q in enumerate(questions) if q["db_id"] in present]
+    out = tmp / "spider"
+    (out).mkdir()
+    (out / "dev.json").write_text(json.dumps([q for _, q in kept]))
+    (out / "dev_gold.sql").write_text("".join(f"{q['query']}\t{q['db_id']}\n" for _, q in kept))
+    (out / "tables.json").symlink_to((data_dir / "tables.json").resolve())
+    (out / "database").symlink_to((data_dir / "database").resolve())
+    if pred is not None:
+        return out, pred, len(kept)
+    corpus = data_dir / "parity" / "pred.jsonl"
+    if not corpus.is_file():
+        sys.exit(f"no {corpus}: pass --pred FILE (one prediction per line)")
+    by_index: dict[int, list[str]] = {}
+    for line in corpus.read_text().splitlines():
+        row = json.loads(line)
+        by_index.setdefault(row["dev_index"], []).append(row["pred"])
+    rng = random.Random(SEED)
+    lines = []
+    for i, q in kept:
+        options = by_index.get(i) or [q["query"]]
+        lines.append(rng.choice(options).replace("\n", " ").replace("\t", " "))
+    pred_file = tmp / "pred.sql"
+    pred_file.write_text("".join(f"{line}\n" for line in lines))
+    return out, pred_file, len(kept)
+
+
+def _perturb(path: Path, rng: random.Random) -> None:
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA foreign_keys = OFF")
+    tables = [
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
         )
-        return (
-            bench,
-            read_predictions(parity / "pred.sql", bench.examples),
-            parity / "gold.sql",
-            parity / "pred.sql",
-        )
-    bench = load_spider(data_dir=data_dir, split="dev")
-    bench.examples = [e for e in bench.examples if e.db_paths]
-    bench.missing_db_ids = []
-    tmp = Path(tempfile.mkdtemp(prefix="score-speed-"))
-    gold = tmp / "gold.sql"
-    pred = tmp / "pred.sql"
-    gold.write_text("".join(f"{e.gold_sql}\t{e.db_id}\n" for e in bench.examples))
-    pred.write_text("".join(f"{e.gold_sql}\n" for e in bench.examples))
-    return bench, PredictionSet(sql={e.id: e.gold_sql for e in bench.examples}), gold, pred
-
-
-def time_native(bench, preds, jobs: int, cache: Path, em: bool) -> float:
-    out = Path(tempfile.mkdtemp(prefix="score-speed-run-"))
-    start = time.perf_counter()
-    score_benchmark(
-        bench, preds, out, ScoreOptions(jobs=jobs, cache_dir=cache, em=em, resamples=1000)
-    )
-    elapsed = time.perf_counter() - start
-    shutil.rmtree(out, ignore_errors=True)
-    return elapsed
-
-
-def time_official(
-    official: Path, python: str, gold: Path, pred: Path, data_dir: Path, etype: str
-) -> float:
-    cmd = [
-        python,
-        str(official / "evaluation.py"),
-        "--gold",
-        str(gold),
-        "--pred",
-        str(pred),
-        "--db",
-        str(data_dir / "database"),
-        "--table",
-        str(data_dir / "tables.json"),
-        "--etype",
-        etype,
     ]
+    for table in tables:
+        q = table.replace('"', '""')
+        try:
+            rowids = [r[0] for r in conn.execute(f'SELECT rowid FROM "{q}"')]
+        except sqlite3.Error:  # WITHOUT ROWID: left as it is
+            continue
+        drop = rng.sample(rowids, int(len(rowids) * rng.uniform(0.0, 0.3)))
+        conn.executemany(f'DELETE FROM "{q}" WHERE rowid = ?', [(r,) for r in drop])
+        numeric = [
+            c[1]
+            for c in conn.execute(f'PRAGMA table_info("{q}")')
+            if c[2].upper().startswith(("INT", "REAL", "NUM", "FLOAT", "DOUBLE"))
+        ]
+        keep = [r for r in rowids if r not in set(drop)]
+        for col in numeric:
+            cq = col.replace('"', '""')
+            nudged = rng.sample(keep, len(keep) // 10)
+            conn.executemany(
+                f'UPDATE "{q}" SET "{cq}" = "{cq}" + ? WHERE rowid = ? AND typeof("{cq}") '
+                "IN ('integer', 'real')",
+                [(rng.choice((-2, -1, 1, 2)), r) for r in nudged],
+            )
+    conn.commit()
+    conn.close()
+
+
+def make_suite(db_root: Path, out: Path, variants: int) -> Path:
+    """`out/<db_id>/<db_id>.sqlite` (the original) plus variants - 1 perturbed copies."""
+    rng = random.Random(SEED)
+    for db in sorted(p for p in db_root.iterdir() if p.is_dir()):
+        original = db / f"{db.name}.sqlite"
+        if not original.is_file():
+            continue
+        (out / db.name).mkdir(parents=True)
+        shutil.copyfile(original, out / db.name / original.name)
+        for k in range(1, variants):
+            copy = out / db.name / f"{db.name}_{k:02d}.sqlite"
+            shutil.copyfile(original, copy)
+            _perturb(copy, rng)
+    return out
+
+
+def nltk_env(tmp: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    if "NLTK_DATA" not in env:
+        english = tmp / "nltk_data" / "tokenizers" / "punkt_tab" / "english"
+        english.mkdir(parents=True)
+        for name in ("collocations.tab", "sent_starters.txt", "abbrev_types.txt"):
+            (english / name).write_text("")
+        (english / "ortho_context.tab").write_text("")
+        env["NLTK_DATA"] = str(tmp / "nltk_data")
+    return env
+
+
+def run(cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> float:
     start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=official, capture_output=True, text=True)
+    proc = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
-        sys.exit(f"official evaluator failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+        sys.exit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr[-3000:]}")
     return elapsed
+
+
+def harness_cmd(data: Path, preds: list[Path], out: Path, cache: Path, args, db_dir=None):
+    cmd = [sys.executable, "-m", "harness.cli", "score", "--data-dir", str(data)]
+    for p in preds:
+        cmd += ["--pred", str(p)]
+    cmd += ["--out", str(out), "--cache-dir", str(cache), "--jobs", str(args.jobs)]
+    if db_dir is not None:
+        cmd += ["--db-dir", str(db_dir)]
+    return cmd
+
+
+def official_cmd(official: Path, data: Path, pred: Path, db: Path, etype: str) -> list[str]:
+    python = os.environ.get("OFFICIAL_PYTHON", sys.executable)
+    return [
+        python, str(official / "evaluation.py"), "--gold", str(data / "dev_gold.sql"),
+        "--pred", str(pred), "--db", str(db), "--table", str(data / "tables.json"),
+        "--etype", etype,
+    ]  # fmt: skip
+
+
+def measure(name: str, rounds: int, steps: dict[str, Callable[[], float]]) -> dict[str, float]:
+    samples: dict[str, list[float]] = {k: [] for k in steps}
+    for _ in range(rounds):
+        for key, step in steps.items():
+            samples[key].append(step())
+    medians = {k: statistics.median(v) for k, v in samples.items()}
+    print(f"\n[{name}] median of {rounds} round(s)")
+    for key, v in samples.items():
+        spread = f"  (min {min(v):.2f}, max {max(v):.2f})" if len(v) > 1 else ""
+        print(f"  {key:<14} {medians[key]:7.2f} s{spread}")
+    if "official" in medians:
+        for key in medians:
+            if key != "official":
+                print(f"  official / {key:<10} {medians['official'] / medians[key]:5.1f}x")
+    return medians
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared/data/spider")
+    parser.add_argument("--workload", choices=["real", "suite", "files", "all"], default="all")
+    parser.add_argument("--pred", type=Path, default=None, help="your own predictions file")
+    parser.add_argument("--suite", type=Path, default=None, help="your own test-suite dir")
+    parser.add_argument("--variants", type=int, default=40, help="databases per schema")
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=0, help="0 = one per CPU")
-    parser.add_argument(
-        "--etype",
-        choices=["all", "exec"],
-        default="all",
-        help="all = EX + EM + hardness (as the official --etype all)",
-    )
     args = parser.parse_args()
     if not (args.data_dir / "database").is_dir():
         sys.exit(f"no Spider data at {args.data_dir} (pass --data-dir)")
-    bench, preds, gold, pred = workload(args.data_dir)
-    n = len(bench.examples)
-    jobs = args.jobs or os.cpu_count() or 1
-    em = args.etype == "all"
-    cache = Path(tempfile.mkdtemp(prefix="score-speed-cache-"))
-    print(f"workload: {n} examples, jobs={jobs}, etype={args.etype}, cpus={os.cpu_count()}")
-    cold = time_native(bench, preds, jobs, cache, em)
-    warm = time_native(bench, preds, jobs, cache, em)
-    print(f"native cold : {cold:8.2f} s  ({n / cold:7.1f} examples/s)")
-    print(f"native warm : {warm:8.2f} s  ({n / warm:7.1f} examples/s)")
-    shutil.rmtree(cache, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(prefix="score-speed-"))
+    try:
+        _bench(args, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _bench(args, tmp: Path) -> None:
+    data, pred, n = real_workload(args.data_dir, tmp, args.pred)
     official_dir = os.environ.get("OFFICIAL_EVAL_DIR")
-    if not official_dir:
-        print("official    : skipped (set OFFICIAL_EVAL_DIR to a test-suite-sql-eval checkout)")
-        return
-    python = os.environ.get("OFFICIAL_PYTHON", sys.executable)
-    official = time_official(Path(official_dir), python, gold, pred, args.data_dir, args.etype)
-    print(f"official    : {official:8.2f} s  ({n / official:7.1f} examples/s)")
-    print(
-        f"speed-up    : cold {official / cold:5.1f}x, warm {official / warm:5.1f}x "
-        "(official time / native time)"
-    )
+    official = Path(official_dir).resolve() if official_dir else None
+    env = nltk_env(tmp) if official else None
+    print(f"{n} examples, jobs={args.jobs or os.cpu_count()}, cpus={os.cpu_count()}")
+    if official is None:
+        print("official evaluator: skipped (set OFFICIAL_EVAL_DIR to a test-suite-sql-eval copy)")
+    counter = iter(range(10**6))
+
+    def native(preds: list[Path], cache: Path, db_dir: Path | None = None) -> float:
+        out = tmp / f"run-{next(counter)}"
+        return run(harness_cmd(data, preds, out, cache, args, db_dir))
+
+    def cold(preds: list[Path], db_dir: Path | None = None) -> Callable[[], float]:
+        def step() -> float:
+            shutil.rmtree(tmp / "cache", ignore_errors=True)
+            return native(preds, tmp / "cache", db_dir)
+
+        return step
+
+    def warm(preds: list[Path], db_dir: Path | None = None) -> Callable[[], float]:
+        return lambda: native(preds, tmp / "cache", db_dir)
+
+    if args.workload in ("real", "all"):
+        steps = {"harness cold": cold([pred]), "harness warm": warm([pred])}
+        if official:
+            db = data / "database"
+            steps["official"] = lambda: run(official_cmd(official, data, pred, db, "all"), env)
+        measure("real predictions, --etype all (EX + EM + hardness)", args.repeats, steps)
+    if args.workload in ("suite", "all"):
+        suite = args.suite
+        if suite is None:
+            start = time.perf_counter()
+            suite = make_suite(args.data_dir / "database", tmp / "suite", args.variants)
+            print(f"\ngenerated a {args.variants}-database-per-schema suite in "
+                  f"{time.perf_counter() - start:.1f} s")  # fmt: skip
+        steps = {"harness cold": cold([pred], suite), "harness warm": warm([pred], suite)}
+        if official:
+            steps["official"] = lambda: run(official_cmd(official, data, pred, suite, "exec"), env)
+        measure("test suite, --etype exec", args.repeats, steps)
+    if args.workload in ("files", "all"):
+        copies = []
+        for k in range(10):
+            copies.append(tmp / f"pred-{k}.sql")
+            shutil.copyfile(pred, copies[-1])
+        native([pred], tmp / "cache")  # warm the cache for both ways
+        steps = {
+            "10 --pred": warm(copies),
+            "10 runs": lambda: sum(native([c], tmp / "cache") for c in copies),
+        }
+        medians = measure("ten prediction files, warm", args.repeats, steps)
+        print(f"  10 runs / 10 --pred  {medians['10 runs'] / medians['10 --pred']:5.1f}x")
 
 
 if __name__ == "__main__":

@@ -98,6 +98,12 @@ def render_table(summary: dict[str, Any], family: Family) -> str:
         )
     if "evidence" in summary:
         lines.append(f"Evidence in prompts: {summary['evidence']}.")
+    cache = summary.get("gold_cache") or {}
+    if cache.get("failures"):
+        lines.append(
+            f"Gold-result cache: {cache['failures']} lookup(s) failed and the gold query was "
+            f"run instead (verdicts unaffected); first: {cache.get('first_failure')}."
+        )
     if summary.get("failures"):
         top = ", ".join(f"{k} {v}" for k, v in list(summary["failures"].items())[:8])
         lines.append(f"Failure labels: {top}.")

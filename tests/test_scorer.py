@@ -278,3 +278,14 @@ def test_gold_cache_is_reused(tmp_path):
     second = score_files("spider", root, "dev", preds, tmp_path / "b", options=opts)
     assert first["metrics"]["ex"]["mean"] == second["metrics"]["ex"]["mean"] == 1.0
     assert rows_of(tmp_path / "a") == rows_of(tmp_path / "b")
+    # The second run found every gold result in the cache and ran none of them...
+    assert first["timing"]["gold_cache"] == {"hits": 0, "misses": len(GOLD)}
+    assert second["timing"]["gold_cache"] == {"hits": len(GOLD), "misses": 0}
+    # ...and used what it found: a stored gold result decides the verdict (here a
+    # doctored one makes the correct first prediction wrong).
+    import pickle
+
+    with sqlite3.connect(tmp_path / "cache" / "gold-results.sqlite") as conn:
+        conn.execute("UPDATE gold SET payload = ?", (pickle.dumps(("ok", [(999,)], None, 0.0)),))
+    third = score_files("spider", root, "dev", preds, tmp_path / "c", options=opts)
+    assert third["metrics"]["ex"]["mean"] == 0.0

@@ -19,7 +19,7 @@ from harness.predictions import PredictionSet, read_predictions
 from harness.provenance import git_state
 from harness.records import Example
 from harness.scoring.families import FAMILIES, Family, resolve
-from harness.scoring.gold_cache import default_cache_dir
+from harness.scoring.gold_cache import CacheStats, default_cache_dir, prepare_cache
 from harness.scoring.pool import run_isolated
 from harness.scoring.sandbox import Limits
 from harness.scoring.worker import JudgeTask, WorkerContext, current_context, init_worker
@@ -70,16 +70,22 @@ def family_of(bench: BenchmarkData) -> Family:
         raise ConfigError(f"no scorer for benchmark {bench.name!r}") from None
 
 
-def _judge_in_worker(task: JudgeTask) -> dict[str, Any]:
+def _judge_in_worker(task: JudgeTask) -> tuple[dict[str, Any], CacheStats]:
+    """The row, and what the gold cache did for it (summed into the summary)."""
     ctx = current_context()
     key = ("judge", ctx.family)
     judge = ctx.memo.get(key)
     if judge is None:
         judge = ctx.memo[key] = resolve(FAMILIES[ctx.family].judge)
     try:
-        return judge(task, ctx)
+        row = judge(task, ctx)
     except Exception as exc:  # a judge bug costs one row, labelled, never the run
-        return _failed_row(task, f"internal error: {type(exc).__name__}: {exc}")
+        row = _failed_row(task, f"internal error: {type(exc).__name__}: {exc}")
+    return row, ctx.take_cache_stats()
+
+
+def _failed_result(task: JudgeTask, reason: str) -> tuple[dict[str, Any], CacheStats]:
+    return _failed_row(task, reason), CacheStats()
 
 
 def _failed_row(task: JudgeTask, reason: str) -> dict[str, Any]:
@@ -98,13 +104,15 @@ def _failed_row(task: JudgeTask, reason: str) -> dict[str, Any]:
     }
 
 
-def _data_provenance(bench: BenchmarkData, examples: list[Example]) -> dict[str, Any]:
+def _data_provenance(
+    bench: BenchmarkData, examples: list[Example], db_sha: dict[str, str]
+) -> dict[str, Any]:
     files = {p.name: sha256_file(p) for p in bench.data_files if p.is_file()}
     dbs: dict[str, str] = {}
     for ex in examples:
         for path in ex.db_paths:
             name = ex.db_id if path == ex.db_paths[0] else f"{ex.db_id}/{path.name}"
-            dbs.setdefault(name, sha256_file(path))
+            dbs.setdefault(name, db_sha[str(path)])
     combined = sha256_text(dumps({"files": files, "databases": dict(sorted(dbs.items()))}))
     return {"files": files, "databases": dict(sorted(dbs.items())), "sha256": combined}
 
@@ -141,8 +149,17 @@ def score_benchmark(
     excluded_missing = [e.id for e in bench.examples if e.db_id in missing_db]
     excluded_outage = [e.id for e in bench.examples if e.id in outage and e.db_id not in missing_db]
 
-    db_sha = {str(p): sha256_file(p) for e in to_score for p in e.db_paths}
+    # Each database file is hashed once per run (examples share a handful of files).
+    paths = {str(p): p for e in to_score for p in e.db_paths}
+    db_sha = {key: sha256_file(path) for key, path in paths.items()}
     cache_dir = None if options.no_cache else (options.cache_dir or default_cache_dir())
+    cache_stats = CacheStats()
+    if cache_dir is not None and to_score:
+        # Set up once, here, before any worker opens it (see gold_cache's docstring).
+        unusable = prepare_cache(cache_dir)
+        if unusable is not None:
+            cache_stats.failed(f"cache not usable, every gold query was run: {unusable}")
+            cache_dir = None
     context = WorkerContext(
         limits=Limits(timeout_s=options.timeout_s),
         db_sha256=db_sha,
@@ -167,11 +184,12 @@ def score_benchmark(
             tasks,
             jobs=jobs,
             hard_timeout_s=hard_timeout,
-            on_failure=_failed_row,
+            on_failure=_failed_result,
             initializer=functools.partial(init_worker, context),
         )
-        for index, row in progress_iter(results, total=len(tasks), label="scoring"):
+        for index, (row, stats) in progress_iter(results, total=len(tasks), label="scoring"):
             rows[index] = row
+            cache_stats.add(stats)
     final_rows = [r for r in rows if r is not None]
     if family.group_field == "hardness":
         # A row whose worker crashed or hung still gets its hardness (and EM, which never
@@ -246,16 +264,23 @@ def score_benchmark(
         evidence = {bool(e.extra.get("evidence_used", True)) for e in to_score}
         summary["evidence"] = evidence.pop() if len(evidence) == 1 else None
     summary["scorer"] = scorer
-    summary["data"] = _data_provenance(bench, to_score)
+    summary["data"] = _data_provenance(bench, to_score, db_sha)
     if predictions_path is not None:
         summary["predictions"] = {
             "path": str(predictions_path),
             "sha256": sha256_file(Path(predictions_path)),
             "format": predictions.fmt,
         }
+    summary["gold_cache"] = {
+        "enabled": not options.no_cache,
+        "failures": cache_stats.failures,
+        "first_failure": cache_stats.first_failure,
+    }
     summary["timing"] = {
         "wall_s": round(wall, 3),
         "examples_per_s": round(len(final_rows) / wall, 2) if wall else None,
+        # How the gold results were found (varies with the cache's state, as timing does).
+        "gold_cache": {"hits": cache_stats.hits, "misses": cache_stats.misses},
     }
     gen = _generation_figures(predictions, [e.id for e in to_score])
     if gen:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.records import Example
-from harness.scoring.gold_cache import GoldCache, cache_key
+from harness.scoring.gold_cache import CacheStats, GoldCache, cache_key
 from harness.scoring.sandbox import ExecResult, Limits, execute, open_readonly
 
 
@@ -32,6 +32,8 @@ class WorkerContext:
     family: str = "spider"
     _conns: dict[str, sqlite3.Connection] = field(default_factory=dict, repr=False)
     _cache: GoldCache | None = field(default=None, repr=False)
+    _cache_error: str | None = field(default=None, repr=False)  # why it could not open
+    cache_stats: CacheStats = field(default_factory=CacheStats, repr=False)
     memo: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     def connection(self, db_path: Path) -> sqlite3.Connection:
@@ -56,18 +58,49 @@ class WorkerContext:
         return execute(self.connection(db_path), sql, self._limits(timeout_s))
 
     def gold(self, db_path: Path, sql: str, timeout_s: float | None = None) -> ExecResult:
+        """The gold query's result, from the cache when it holds it. A cache that cannot be
+        opened, read or written costs time, never the verdict: the query is run instead."""
         sha = self.db_sha256.get(str(db_path))
         if self.cache_dir is None or sha is None:
             return self.run(db_path, sql, timeout_s)
-        if self._cache is None:
-            self._cache = GoldCache(self.cache_dir)
+        stats = self.cache_stats
         key = cache_key(sha, sql)
-        hit = self._cache.get(key)
+        cache = self._open_cache()
+        if cache is None:
+            stats.failed(self._cache_error or "the cache is not open")
+            return self.run(db_path, sql, timeout_s)
+        try:
+            hit = cache.get(key)
+        except sqlite3.Error as exc:
+            stats.failed(_describe(exc))
+            return self.run(db_path, sql, timeout_s)
         if hit is not None:
+            stats.hits += 1
             return hit
+        stats.misses += 1
         result = self.run(db_path, sql, timeout_s)
-        self._cache.put(key, result)
+        try:
+            cache.put(key, result)
+        except sqlite3.Error as exc:  # a full disk or a lock held too long: not stored
+            stats.failed(_describe(exc))
         return result
+
+    def _open_cache(self) -> GoldCache | None:
+        if self._cache is None and self._cache_error is None and self.cache_dir is not None:
+            try:
+                self._cache = GoldCache(self.cache_dir)
+            except sqlite3.Error as exc:
+                self._cache_error = f"opening {self.cache_dir}: {_describe(exc)}"
+        return self._cache
+
+    def take_cache_stats(self) -> CacheStats:
+        """The stats since the last call (each task's share travels back with its row)."""
+        stats, self.cache_stats = self.cache_stats, CacheStats()
+        return stats
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
 _CONTEXT: WorkerContext | None = None
