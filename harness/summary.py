@@ -11,7 +11,7 @@ from typing import Any
 from tabulate import tabulate
 
 from harness.scoring.families import Family
-from harness.stats import bootstrap_ci
+from harness.stats import bootstrap_cis
 
 METRIC_LABELS = {
     "ex": "EX",
@@ -30,22 +30,31 @@ def metric_values(rows: list[dict[str, Any]], metric: str) -> list[float]:
 def aggregate(
     rows: list[dict[str, Any]], family: Family, resamples: int, seed: int
 ) -> dict[str, Any]:
-    metrics: dict[str, Any] = {}
+    # Every CI comes from one bootstrap_cis call (the same figures as one call each).
+    columns: list[list[float]] = []
+    slots: list[tuple[str | None, str]] = []  # (group or None for overall, metric)
     for m in family.metrics:
         values = metric_values(rows, m)
         if values:
-            metrics[m] = bootstrap_ci(values, resamples=resamples, seed=seed).as_dict()
-    groups: dict[str, Any] = {}
+            columns.append(values)
+            slots.append((None, m))
+    overall = [m for g, m in slots]
     present = [g for g in family.groups if any(r.get(family.group_field) == g for r in rows)]
     others = sorted({str(r.get(family.group_field)) for r in rows} - set(family.groups))
+    sizes: dict[str, int] = {}
     for g in present + others:
         sub = [r for r in rows if str(r.get(family.group_field)) == g]
-        entry: dict[str, Any] = {"n": len(sub)}
-        for m in metrics:
+        sizes[g] = len(sub)
+        for m in overall:
             values = metric_values(sub, m)
             if values:
-                entry[m] = bootstrap_ci(values, resamples=resamples, seed=seed).as_dict()
-        groups[g] = entry
+                columns.append(values)
+                slots.append((g, m))
+    cis = bootstrap_cis(columns, resamples=resamples, seed=seed)
+    metrics: dict[str, Any] = {}
+    groups: dict[str, Any] = {g: {"n": n} for g, n in sizes.items()}
+    for (g, m), ci in zip(slots, cis, strict=True):
+        (metrics if g is None else groups[g])[m] = ci.as_dict()
     failures = Counter(r["failure"] for r in rows if r.get("failure"))
     return {
         "metrics": metrics,

@@ -19,6 +19,9 @@ class Family:
     group_field: str
     groups: tuple[str, ...]
     semantics: str
+    # Whether a row is a pure function of its inputs and can be stored and copied (see
+    # harness.scoring.verdict_cache); BIRD's time limits follow the gold's measured time.
+    reusable_verdicts: bool = False
 
 
 SPIDER = Family(
@@ -28,6 +31,7 @@ SPIDER = Family(
     group_field="hardness",
     groups=("easy", "medium", "hard", "extra"),
     semantics="spider-test-suite",
+    reusable_verdicts=True,
 )
 BIRD = Family(
     judge="harness.scoring.bird_judge:judge_bird",

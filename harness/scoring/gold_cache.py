@@ -79,9 +79,11 @@ def prepare_cache(directory: Path) -> str | None:
                 mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
                 if str(mode).lower() != "wal":
                     conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute(
-                    "CREATE TABLE IF NOT EXISTS gold (key TEXT PRIMARY KEY, payload BLOB NOT NULL)"
-                )
+                for table in ("gold", "verdicts"):  # verdicts: see verdict_cache.py
+                    conn.execute(
+                        f"CREATE TABLE IF NOT EXISTS {table} "
+                        "(key TEXT PRIMARY KEY, payload BLOB NOT NULL)"
+                    )
             finally:
                 conn.close()
             return None

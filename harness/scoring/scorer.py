@@ -3,7 +3,6 @@ rows.jsonl + summary.json. Knows nothing about models."""
 
 from __future__ import annotations
 
-import functools
 import os
 import time
 from dataclasses import asdict, dataclass
@@ -18,11 +17,11 @@ from harness.io import dumps, write_json, write_jsonl
 from harness.predictions import PredictionSet, read_predictions
 from harness.provenance import git_state
 from harness.records import Example
-from harness.scoring.families import FAMILIES, Family, resolve
+from harness.scoring.dispatch import dispatch
+from harness.scoring.families import FAMILIES, Family
 from harness.scoring.gold_cache import CacheStats, default_cache_dir, prepare_cache
-from harness.scoring.pool import run_isolated
 from harness.scoring.sandbox import Limits
-from harness.scoring.worker import JudgeTask, WorkerContext, current_context, init_worker
+from harness.scoring.worker import JudgeTask, WorkerContext
 from harness.summary import aggregate
 
 OFFICIAL_SPIDER_COMMIT = "e97acc546ecbee8fa27fa8dbf025ef61493a876c"
@@ -68,40 +67,6 @@ def family_of(bench: BenchmarkData) -> Family:
         return FAMILIES[bench.name]
     except KeyError:
         raise ConfigError(f"no scorer for benchmark {bench.name!r}") from None
-
-
-def _judge_in_worker(task: JudgeTask) -> tuple[dict[str, Any], CacheStats]:
-    """The row, and what the gold cache did for it (summed into the summary)."""
-    ctx = current_context()
-    key = ("judge", ctx.family)
-    judge = ctx.memo.get(key)
-    if judge is None:
-        judge = ctx.memo[key] = resolve(FAMILIES[ctx.family].judge)
-    try:
-        row = judge(task, ctx)
-    except Exception as exc:  # a judge bug costs one row, labelled, never the run
-        row = _failed_row(task, f"internal error: {type(exc).__name__}: {exc}")
-    return row, ctx.take_cache_stats()
-
-
-def _failed_result(task: JudgeTask, reason: str) -> tuple[dict[str, Any], CacheStats]:
-    return _failed_row(task, reason), CacheStats()
-
-
-def _failed_row(task: JudgeTask, reason: str) -> dict[str, Any]:
-    ex = task.example
-    label = "timeout" if reason.startswith("timeout") else "resource_limit"
-    return {
-        "id": ex.id,
-        "db_id": ex.db_id,
-        "pred_sql": task.pred_sql,
-        "gold_sql": ex.gold_sql,
-        "ex": 0,
-        "ts": 0 if len(ex.db_paths) > 1 else None,
-        "error": reason,
-        "mismatch": None,
-        "failure": label,
-    }
 
 
 def _data_provenance(
@@ -175,22 +140,10 @@ def score_benchmark(
     queries_per_task += options.r_ves_repeats * 2
     hard_timeout = options.timeout_s * queries_per_task + 30.0
 
-    rows: list[dict[str, Any] | None] = [None] * len(tasks)
-    if tasks:
-        from harness.progress import progress_iter
-
-        results = run_isolated(
-            _judge_in_worker,
-            tasks,
-            jobs=jobs,
-            hard_timeout_s=hard_timeout,
-            on_failure=_failed_result,
-            initializer=functools.partial(init_worker, context),
-        )
-        for index, (row, stats) in progress_iter(results, total=len(tasks), label="scoring"):
-            rows[index] = row
-            cache_stats.add(stats)
-    final_rows = [r for r in rows if r is not None]
+    done = dispatch(tasks, context, family, options, jobs, hard_timeout, cache_dir)
+    cache_stats.add(done.gold_cache)
+    cache_stats.add(done.verdict_cache)
+    final_rows = done.rows
     if family.group_field == "hardness":
         # A row whose worker crashed or hung still gets its hardness (and EM, which never
         # runs the prediction), so it lands in the right per-hardness group.
@@ -281,6 +234,7 @@ def score_benchmark(
         "examples_per_s": round(len(final_rows) / wall, 2) if wall else None,
         # How the gold results were found (varies with the cache's state, as timing does).
         "gold_cache": {"hits": cache_stats.hits, "misses": cache_stats.misses},
+        "verdicts": {"reused": done.reused, "duplicates": done.duplicates, "judged": done.judged},
     }
     gen = _generation_figures(predictions, [e.id for e in to_score])
     if gen:

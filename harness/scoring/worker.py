@@ -35,6 +35,9 @@ class WorkerContext:
     _cache_error: str | None = field(default=None, repr=False)  # why it could not open
     cache_stats: CacheStats = field(default_factory=CacheStats, repr=False)
     memo: dict[Any, Any] = field(default_factory=dict, repr=False)
+    # False once a query of the current task timed out or crashed: its row then depends
+    # on the clock and must not be stored for reuse.
+    settled: bool = field(default=True, repr=False)
 
     def connection(self, db_path: Path) -> sqlite3.Connection:
         key = str(db_path)
@@ -55,7 +58,10 @@ class WorkerContext:
         )
 
     def run(self, db_path: Path, sql: str, timeout_s: float | None = None) -> ExecResult:
-        return execute(self.connection(db_path), sql, self._limits(timeout_s))
+        result = execute(self.connection(db_path), sql, self._limits(timeout_s))
+        if result.status in ("timeout", "crash"):
+            self.settled = False
+        return result
 
     def gold(self, db_path: Path, sql: str, timeout_s: float | None = None) -> ExecResult:
         """The gold query's result, from the cache when it holds it. A cache that cannot be
