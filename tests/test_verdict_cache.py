@@ -66,10 +66,7 @@ def test_a_changed_option_or_prediction_is_judged_afresh(tmp_path):
 
 
 def test_a_row_that_timed_out_is_never_stored(tmp_path):
-    slow = (
-        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
-        "SELECT count(*) FROM c"
-    )
+    slow = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"
     preds = write_preds(tmp_path / "p.jsonl", [slow, *(s for s, _ in GOLD[1:])])
     first, _ = _run(tmp_path, preds, "a", timeout_s=0.3)
     assert first["failures"].get("timeout") == 1
