@@ -3,6 +3,7 @@ a row whose outcome depended on the clock; duplicates within a run are judged on
 
 from __future__ import annotations
 
+import json
 import pickle
 import sqlite3
 
@@ -82,3 +83,60 @@ def test_no_cache_judges_everything(tmp_path):
     again = score_files("spider", tmp_path / "spider", "dev", preds, tmp_path / "b", options=opts)
     assert _verdicts(first) == _verdicts(again) == {"reused": 0, "duplicates": 0, "judged": 5}
     assert not (tmp_path / "cache").exists()
+
+
+def test_a_question_asked_twice_is_judged_once(tmp_path):
+    from harness.benchmarks.spider import load_spider
+    from harness.predictions import read_predictions
+    from harness.scoring.scorer import score_benchmark
+
+    root = build(tmp_path)
+    gold = tmp_path / "gold.sql"
+    gold.write_text("".join(f"{sql}\t{db}\n" for sql, db in [*GOLD, GOLD[1], GOLD[1]]))
+    bench = load_spider(gold_path=gold, db_dir=root / "database", tables_path=root / "tables.json")
+    pred = tmp_path / "pred.sql"
+    pred.write_text("".join(f"{sql}\n" for sql, _ in [*GOLD, GOLD[1], ("SELECT 1", "")]))
+    preds = read_predictions(pred, bench.examples)
+    summary = score_benchmark(bench, preds, tmp_path / "a", ScoreOptions(jobs=1, no_cache=True))
+    assert _verdicts(summary) == {"reused": 0, "duplicates": 1, "judged": 6}
+    rows = [json.loads(line) for line in (tmp_path / "a" / "rows.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in rows] == [str(i) for i in range(7)]
+    assert {k: v for k, v in rows[5].items() if k != "id"} == {
+        k: v for k, v in rows[1].items() if k != "id"
+    }
+    assert (rows[5]["ex"], rows[6]["ex"]) == (1, 0)
+
+
+def test_several_pred_files_in_one_score_command(tmp_path, capsys):
+    from harness.cli import main
+
+    root = build(tmp_path)
+    a = write_preds(tmp_path / "model_a.jsonl", [s for s, _ in GOLD])
+    b = write_preds(tmp_path / "model_b.jsonl", [*(s for s, _ in GOLD[:4]), "SELECT 7"])
+    args = ["score", "--data-dir", str(root), "--pred", str(a), "--pred", str(b)]
+    args += ["--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"), "--jobs", "1"]
+    assert main([*args, "--resamples", "50"]) == 0
+    out = capsys.readouterr().out
+    assert "== " in out and "model_a" in out and "model_b" in out
+    sa = json.loads((tmp_path / "out" / "model_a" / "summary.json").read_text())
+    sb = json.loads((tmp_path / "out" / "model_b" / "summary.json").read_text())
+    assert sa["metrics"]["ex"]["mean"] == 1.0 and sb["metrics"]["ex"]["mean"] == 0.8
+    assert _verdicts(sb) == {"reused": 4, "duplicates": 0, "judged": 1}
+    # Each file's run folder matches what a run of that file alone writes.
+    alone_args = ["score", "--data-dir", str(root), "--pred", str(b), "--no-cache"]
+    assert main([*alone_args, "--out", str(tmp_path / "alone"), "--resamples", "50"]) == 0
+    alone = (tmp_path / "alone" / "rows.jsonl").read_bytes()
+    assert (tmp_path / "out" / "model_b" / "rows.jsonl").read_bytes() == alone
+
+
+def test_several_pred_files_need_distinct_names(tmp_path):
+    from harness.cli import main
+
+    root = build(tmp_path)
+    (tmp_path / "x").mkdir()
+    a = write_preds(tmp_path / "p.jsonl", [s for s, _ in GOLD])
+    b = write_preds(tmp_path / "x" / "p.jsonl", [s for s, _ in GOLD])
+    code = main(["score", "--data-dir", str(root), "--pred", str(a), "--pred", str(b),
+                 "--out", str(tmp_path / "out"), "--no-cache"])  # fmt: skip
+    assert code != 0
+    assert not (tmp_path / "out").exists()

@@ -138,6 +138,7 @@ def dispatch(
             hard_timeout_s=hard_timeout_s,
             on_failure=_failed_outcome,
             initializer=functools.partial(init_worker, context),
+            preload=family.preload,
         )
         for index, outcome in progress_iter(results, total=len(to_judge), label="scoring"):
             i = to_judge[index]

@@ -22,6 +22,9 @@ class Family:
     # Whether a row is a pure function of its inputs and can be stored and copied (see
     # harness.scoring.verdict_cache); BIRD's time limits follow the gold's measured time.
     reusable_verdicts: bool = False
+    # Modules the worker server imports once, before forking workers (the judge's heavy
+    # imports: sqlglot and the official grammar), instead of every worker importing them.
+    preload: tuple[str, ...] = ()
 
 
 SPIDER = Family(
@@ -32,6 +35,11 @@ SPIDER = Family(
     groups=("easy", "medium", "hard", "extra"),
     semantics="spider-test-suite",
     reusable_verdicts=True,
+    preload=(
+        "harness.scoring.spider_judge",
+        "harness.scoring.exact_match",
+        "harness.scoring.failures",
+    ),
 )
 BIRD = Family(
     judge="harness.scoring.bird_judge:judge_bird",
@@ -40,6 +48,7 @@ BIRD = Family(
     group_field="difficulty",
     groups=("simple", "moderate", "challenging"),
     semantics="bird-official",
+    preload=("harness.scoring.bird_judge",),
 )
 
 FAMILIES: dict[str, Family] = {"spider": SPIDER, "fixture": SPIDER, "bird": BIRD}

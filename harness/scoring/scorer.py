@@ -281,15 +281,18 @@ def load_for_scoring(
     limit = loader_options.pop("limit", None)
     data = load_benchmark(bench, data_dir=data_dir, split=split, db_dir=db_dir, **loader_options)
     data = data.limited(limit)
+    return data, _read_for(bench, Path(pred_path), data)
+
+
+def _read_for(bench: str, pred_path: Path, data: BenchmarkData) -> PredictionSet:
     if bench == "bird":
         from harness.benchmarks.bird import read_bird_predictions
 
-        preds = read_bird_predictions(Path(pred_path), data)
+        preds = read_bird_predictions(pred_path, data)
         if not isinstance(preds, PredictionSet):
             preds = PredictionSet(sql=dict(preds))
-    else:
-        preds = read_predictions(Path(pred_path), data.examples)
-    return data, preds
+        return preds
+    return read_predictions(pred_path, data.examples)
 
 
 def score_files(
@@ -308,3 +311,36 @@ def score_files(
         bench, data_dir, split, pred_path, db_dir, limit=options.limit, **loader_options
     )
     return score_benchmark(data, preds, Path(out_dir), options, predictions_path=Path(pred_path))
+
+
+def score_many_files(
+    bench: str,
+    data_dir: Path | None,
+    split: str,
+    pred_paths: list[Path],
+    out_dir: Path,
+    db_dir: Path | None = None,
+    options: ScoreOptions | None = None,
+) -> list[tuple[Path, dict[str, Any]]]:
+    """Several predictions files against one benchmark, each into `out_dir/<file stem>/`.
+
+    Cheaper than one `harness score` per file: the benchmark is loaded once, the worker
+    server starts once, and with the cache on each file reuses every verdict an earlier
+    file reached for the same question and SQL (see verdict_cache). Every file is read
+    and checked before anything is scored.
+    """
+    options = options or ScoreOptions()
+    stems = [Path(p).stem for p in pred_paths]
+    clashes = sorted({s for s in stems if stems.count(s) > 1})
+    if clashes:
+        raise ConfigError(
+            f"--pred files must have distinct names (each gets {out_dir}/<name>/): "
+            f"{', '.join(clashes)} given more than once"
+        )
+    data = load_benchmark(bench, data_dir=data_dir, split=split, db_dir=db_dir)
+    data = data.limited(options.limit)
+    loaded = [(Path(p), _read_for(bench, Path(p), data)) for p in pred_paths]
+    return [
+        (path, score_benchmark(data, preds, Path(out_dir) / path.stem, options, path))
+        for path, preds in loaded
+    ]
