@@ -104,11 +104,15 @@ def dispatch(
     known: dict[str, dict[str, Any]] = {}
     if family.reusable_verdicts:
         opts = _verdict_options(options)
+        schemas: dict[str, str] = {}  # db_id -> its schema entry as canonical JSON
         for i, task in enumerate(tasks):
             ex = task.example
             shas = [context.db_sha256[str(p)] for p in ex.db_paths]
-            schema = json.loads(json.dumps(context.tables.get(ex.db_id), sort_keys=True))
-            keys[i] = verdict_key(context.family, opts, shas, schema, ex.gold_sql, task.pred_sql)
+            if ex.db_id not in schemas:
+                schemas[ex.db_id] = json.dumps(context.tables.get(ex.db_id), sort_keys=True)
+            keys[i] = verdict_key(
+                context.family, opts, shas, schemas[ex.db_id], ex.gold_sql, task.pred_sql
+            )
         if cache_dir is not None:
             store = VerdictCache(cache_dir, out.verdict_cache)
             known = store.load(k for k in keys if k is not None)

@@ -147,10 +147,10 @@ def score_benchmark(
     if family.group_field == "hardness":
         # A row whose worker crashed or hung still gets its hardness (and EM, which never
         # runs the prediction), so it lands in the right per-hardness group.
-        from harness.scoring.spider_judge import static_fields
-
         for task, row in zip(tasks, final_rows, strict=True):
             if "hardness" not in row:
+                from harness.scoring.spider_judge import static_fields
+
                 row.update(static_fields(task, context))
     n_split = bench.n_split or len(bench.examples)
     n_unrequested = n_split - len(bench.examples)

@@ -18,6 +18,7 @@ judged as if nothing were cached, and the failure is counted.
 from __future__ import annotations
 
 import hashlib
+import json
 import pickle
 import sqlite3
 import sys
@@ -26,7 +27,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from harness.io import dumps
 from harness.scoring.gold_cache import BUSY_TIMEOUT_S, FILE_NAME, CacheStats
 
 VERDICT_VERSION = 1
@@ -60,21 +60,22 @@ def verdict_key(
     family: str,
     options: dict[str, Any],
     db_sha256: Sequence[str],
-    schema_entry: dict[str, Any] | None,
+    schema_json: str,
     gold_sql: str,
     pred_sql: str,
 ) -> str:
-    material = dumps(
-        {
-            "code": code_fingerprint(),
-            "family": family,
-            "options": options,
-            "databases": list(db_sha256),
-            "schema": schema_entry,
-            "gold": gold_sql,
-            "pred": pred_sql,
-        }
+    """`schema_json`: the example's tables.json entry as canonical JSON (sorted keys)."""
+    fields = (
+        code_fingerprint(),
+        family,
+        json.dumps(options, sort_keys=True),
+        ",".join(db_sha256),
+        schema_json,
+        gold_sql,
+        pred_sql,
     )
+    # Lengths first, so no choice of texts can make two different field lists collide.
+    material = json.dumps([len(f) for f in fields]) + "\0" + "\0".join(fields)
     return hashlib.sha256(material.encode()).hexdigest()
 
 
@@ -84,7 +85,9 @@ class VerdictCache:
         self.stats = stats
 
     def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        conn.execute("PRAGMA synchronous=NORMAL")  # as in GoldCache
+        return conn
 
     def load(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
         """The stored row (its `id` is the example's that first produced it) per known key."""
