@@ -14,7 +14,7 @@ Workloads (Spider dev, the databases present in --data-dir):
 - suite: the same predictions on a test suite (`--etype exec --db SUITE`). `--suite DIR`
   uses a suite of your own; otherwise one is generated with a fixed seed: each dev
   database plus `--variants - 1` copies that lose a random 0-30% of each table's rows and
-  have some numbers nudged, the size of the official suite (~40 databases per schema).
+  have some non-key numbers nudged, the size of the official suite (~40 databases per schema).
 - files: ten copies of the real file scored by one `harness score` with ten `--pred`,
   against ten separate `harness score` runs (warm cache both ways).
 
@@ -111,15 +111,16 @@ def _perturb(path: Path, rng: random.Random) -> None:
         numeric = [
             c[1]
             for c in conn.execute(f'PRAGMA table_info("{q}")')
-            if c[2].upper().startswith(("INT", "REAL", "NUM", "FLOAT", "DOUBLE"))
+            if c[2].upper().startswith(("INT", "REAL", "NUM", "FLOAT", "DOUBLE")) and not c[5]
         ]
-        keep = [r for r in rowids if r not in set(drop)]
+        dropped = set(drop)
+        keep = [r for r in rowids if r not in dropped]
         for col in numeric:
             cq = col.replace('"', '""')
             nudged = rng.sample(keep, len(keep) // 10)
             conn.executemany(
-                f'UPDATE "{q}" SET "{cq}" = "{cq}" + ? WHERE rowid = ? AND typeof("{cq}") '
-                "IN ('integer', 'real')",
+                f'UPDATE OR IGNORE "{q}" SET "{cq}" = "{cq}" + ? '
+                f"WHERE rowid = ? AND typeof(\"{cq}\") IN ('integer', 'real')",
                 [(rng.choice((-2, -1, 1, 2)), r) for r in nudged],
             )
     conn.commit()

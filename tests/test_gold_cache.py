@@ -73,6 +73,7 @@ def test_a_writer_holding_the_cache_does_not_block_readers(tmp_path):
     first = GoldCache(directory)
     key = cache_key("sha", "SELECT 1")
     first.put(key, ExecResult(status="ok", rows=[(1,)], error=None, elapsed_s=0.0))
+    first.flush()
     holder = sqlite3.connect(directory / FILE_NAME, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # another process mid-write
     try:

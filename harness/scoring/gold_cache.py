@@ -107,27 +107,44 @@ class GoldCache:
         # the cache; a crash may only lose the last writes (misses next time), where FULL
         # pays an fsync per stored result (about 1 s per thousand on this class of disk).
         self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._pending: dict[str, bytes] = {}
 
     def get(self, key: str) -> ExecResult | None:
-        row = self._conn.execute("SELECT payload FROM gold WHERE key = ?", (key,)).fetchone()
-        if row is None:
-            return None
+        payload = self._pending.get(key)
+        if payload is None:
+            row = self._conn.execute("SELECT payload FROM gold WHERE key = ?", (key,)).fetchone()
+            if row is None:
+                return None
+            payload = row[0]
         try:
-            status, rows, error, elapsed = pickle.loads(row[0])
+            status, rows, error, elapsed = pickle.loads(payload)
         except Exception:  # a corrupt or older entry is a miss, not a failed run
             return None
         # The gold's own run time is kept: BIRD's time budget is relative to it.
         return ExecResult(status=status, rows=rows, error=error, elapsed_s=elapsed)
 
     def put(self, key: str, result: ExecResult) -> None:
+        """Queue a result; `flush` writes the queue (one transaction per task, not one per
+        query: a test suite stores ~40 results per example)."""
         if result.status not in ("ok", "error"):
             return
-        payload = pickle.dumps(
+        self._pending[key] = pickle.dumps(
             (result.status, result.rows, result.error, result.elapsed_s), protocol=5
         )
-        self._conn.execute(
-            "INSERT OR REPLACE INTO gold (key, payload) VALUES (?, ?)", (key, payload)
-        )
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        items, self._pending = list(self._pending.items()), {}
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._conn.executemany(
+                "INSERT OR REPLACE INTO gold (key, payload) VALUES (?, ?)", items
+            )
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
 
     def close(self) -> None:
         self._conn.close()

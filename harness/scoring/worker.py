@@ -85,10 +85,7 @@ class WorkerContext:
             return hit
         stats.misses += 1
         result = self.run(db_path, sql, timeout_s)
-        try:
-            cache.put(key, result)
-        except sqlite3.Error as exc:  # a full disk or a lock held too long: not stored
-            stats.failed(_describe(exc))
+        cache.put(key, result)  # written at the end of the task (take_cache_stats)
         return result
 
     def _open_cache(self) -> GoldCache | None:
@@ -100,7 +97,13 @@ class WorkerContext:
         return self._cache
 
     def take_cache_stats(self) -> CacheStats:
-        """The stats since the last call (each task's share travels back with its row)."""
+        """Write the task's new gold results, and return the stats since the last call
+        (each task's share travels back with its row)."""
+        if self._cache is not None:
+            try:
+                self._cache.flush()
+            except sqlite3.Error as exc:  # a full disk or a lock held too long: not stored
+                self.cache_stats.failed(_describe(exc))
         stats, self.cache_stats = self.cache_stats, CacheStats()
         return stats
 
