@@ -73,12 +73,14 @@ def scoring_options(func: Callable[..., Any]) -> Callable[..., Any]:
             help="Score the examples whose database exists; record the rest as "
             "excluded (a partial score).",
         ),
-        click.option("--no-cache", is_flag=True, help="Do not use the gold-result cache."),
+        click.option(
+            "--no-cache", is_flag=True, help="Use no cache (gold results, stored verdicts)."
+        ),
         click.option(
             "--cache-dir",
             type=click.Path(path_type=Path),
             default=None,
-            help="Gold-result cache directory (default ~/.cache/harness).",
+            help="Cache directory: gold results and verdicts (default ~/.cache/harness).",
         ),
         click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed."),
         click.option(
