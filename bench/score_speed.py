@@ -2,6 +2,7 @@
 
 Usage:
     python bench/score_speed.py [--workload real|suite|files|all] [--repeats 3] [--jobs N]
+        [--plug-value]
     OFFICIAL_EVAL_DIR=/path/to/test-suite-sql-eval [OFFICIAL_PYTHON=python] \
         python bench/score_speed.py
 
@@ -15,13 +16,19 @@ Workloads (Spider dev, the databases present in --data-dir):
   uses a suite of your own; otherwise one is generated with a fixed seed: each dev
   database plus `--variants - 1` copies that lose a random 0-30% of each table's rows and
   have some non-key numbers nudged, the size of the official suite (~40 databases per schema).
-- files: ten copies of the real file scored by one `harness score` with ten `--pred`,
-  against ten separate `harness score` runs (warm cache both ways).
+- files: ten different predictions files (corpus picks with seeds 1-10) scored by one
+  `harness score` with ten `--pred`, against ten separate `harness score` runs, both
+  starting from a cache that holds the gold results and no verdicts.
 
 `harness score` runs as a subprocess, as a user runs it: "cold" starts with an empty
-gold-result cache, "warm" re-scores with the cache the cold run filled. With
+cache; "warm" re-scores the same file with the cache the cold run filled (its verdicts
+are reused); "warm, gold only" scores it with the gold results cached but no stored
+verdicts, which is what a new model's predictions meet. Times are wall-clock and CPU
+seconds (this process adopts and waits for every descendant, workers included). With
 `OFFICIAL_EVAL_DIR` the official evaluator runs on the same files in the same round and
 the ratios (official time / harness time) are printed; without it, absolute times only.
+`--plug-value` scores with that flag (the official evaluator with `--plug_value`), and
+the real workload then also times "gold only" without it, as the reference for its cost.
 Each figure is the median over --repeats rounds; the machine may be shared, so read the
 spread too. The official evaluator needs nltk's punkt_tab: unless NLTK_DATA is set, an
 empty one (which tokenizes SQL as the real model does) is made in a temp dir.
@@ -199,8 +206,12 @@ class Timing:
         return Timing(self.wall + other.wall, self.cpu + other.cpu)
 
 
-def harness_cmd(data: Path, preds: list[Path], out: Path, cache: Path, args, db_dir=None):
+def harness_cmd(
+    data: Path, preds: list[Path], out: Path, cache: Path, args, db_dir=None, plug=None
+):
     cmd = [sys.executable, "-m", "harness.cli", "score", "--data-dir", str(data)]
+    if args.plug_value if plug is None else plug:
+        cmd.append("--plug-value")
     for p in preds:
         cmd += ["--pred", str(p)]
     cmd += ["--out", str(out), "--cache-dir", str(cache), "--jobs", str(args.jobs)]
@@ -209,12 +220,14 @@ def harness_cmd(data: Path, preds: list[Path], out: Path, cache: Path, args, db_
     return cmd
 
 
-def official_cmd(official: Path, data: Path, pred: Path, db: Path, etype: str) -> list[str]:
+def official_cmd(
+    official: Path, data: Path, pred: Path, db: Path, etype: str, plug: bool
+) -> list[str]:
     python = os.environ.get("OFFICIAL_PYTHON", sys.executable)
     return [
         python, str(official / "evaluation.py"), "--gold", str(data / "dev_gold.sql"),
         "--pred", str(pred), "--db", str(db), "--table", str(data / "tables.json"),
-        "--etype", etype,
+        "--etype", etype, *(["--plug_value"] if plug else []),
     ]  # fmt: skip
 
 
@@ -254,6 +267,7 @@ def main() -> None:
     parser.add_argument("--variants", type=int, default=40, help="databases per schema")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=0, help="0 = one per CPU")
+    parser.add_argument("--plug-value", action="store_true", help="score with --plug-value")
     args = parser.parse_args()
     if not (args.data_dir / "database").is_dir():
         sys.exit(f"no Spider data at {args.data_dir} (pass --data-dir)")
@@ -271,14 +285,18 @@ def _bench(args, tmp: Path) -> None:
     official_dir = os.environ.get("OFFICIAL_EVAL_DIR")
     official = Path(official_dir).resolve() if official_dir else None
     env = nltk_env(tmp) if official else None
-    print(f"{n} examples, jobs={args.jobs or os.cpu_count()}, cpus={os.cpu_count()}")
+    print(
+        f"{n} examples, jobs={args.jobs or os.cpu_count()}, cpus={os.cpu_count()}, "
+        f"plug_value={args.plug_value}"
+    )
     if official is None:
         print("official evaluator: skipped (set OFFICIAL_EVAL_DIR to a test-suite-sql-eval copy)")
     counter = iter(range(10**6))
     cache = tmp / "cache"
 
-    def native(preds: list[Path], db_dir: Path | None = None) -> Timing:
-        return run(harness_cmd(data, preds, tmp / f"run-{next(counter)}", cache, args, db_dir))
+    def native(preds: list[Path], db_dir: Path | None = None, plug: bool | None = None) -> Timing:
+        out = tmp / f"run-{next(counter)}"
+        return run(harness_cmd(data, preds, out, cache, args, db_dir, plug))
 
     def cold(preds: list[Path], db_dir: Path | None = None) -> Callable[[], Timing]:
         def step() -> Timing:
@@ -312,9 +330,12 @@ def _bench(args, tmp: Path) -> None:
             "harness warm": warm([pred]),
             "warm, gold only": gold_only(warm([pred])),
         }
+        if args.plug_value:
+            steps["gold only, no plug"] = gold_only(lambda: native([pred], plug=False))
         if official:
             db = data / "database"
-            steps["official"] = lambda: run(official_cmd(official, data, pred, db, "all"), env)
+            cmd = official_cmd(official, data, pred, db, "all", args.plug_value)
+            steps["official"] = lambda: run(cmd, env)
         measure("real predictions, --etype all (EX + EM + hardness)", args.repeats, steps)
     if args.workload in ("suite", "all"):
         suite = args.suite
@@ -329,7 +350,8 @@ def _bench(args, tmp: Path) -> None:
             "warm, gold only": gold_only(warm([pred], suite)),
         }
         if official:
-            steps["official"] = lambda: run(official_cmd(official, data, pred, suite, "exec"), env)
+            cmd = official_cmd(official, data, pred, suite, "exec", args.plug_value)
+            steps["official"] = lambda: run(cmd, env)
         measure("test suite, harness EX + TS + EM vs official --etype exec", args.repeats, steps)
     if args.workload in ("files", "all"):
         # Ten different files (corpus picks with seeds 1-10), both ways from the same cache:

@@ -46,32 +46,72 @@ def bootstrap_cis(
     for i, x in enumerate(arrays):
         by_size.setdefault(int(x.size), []).append(i)
     out: list[CI | None] = [None] * len(arrays)
-    alpha = (1.0 - confidence) / 2.0
     for n, members in by_size.items():
         if n == 0:
             for i in members:
                 out[i] = CI(float("nan"), float("nan"), float("nan"), 0)
             continue
-        rng = np.random.default_rng(seed)
-        means = {i: np.empty(resamples) for i in members}
-        # A 0/1 column (most metrics) is summed as bytes: the sums are exact integers
-        # either way, so count / n is the very float that float64 mean() gives.
-        binary = {i: bool(np.isin(arrays[i], (0.0, 1.0)).all()) for i in members}
-        as_bytes = {i: arrays[i].astype(np.uint8) for i in members if binary[i]}
-        # Resample in chunks: 10k x n indices for n ~ 10^4 would be 800 MB at once.
-        chunk = max(1, 2_000_000 // n)
-        for start in range(0, resamples, chunk):
-            stop = min(resamples, start + chunk)
-            idx = rng.integers(0, n, size=(stop - start, n))
-            for i in members:
-                if binary[i]:
-                    means[i][start:stop] = as_bytes[i][idx].sum(axis=1, dtype=np.int64) / n
-                else:
-                    means[i][start:stop] = arrays[i][idx].mean(axis=1)
-        for i in members:
-            low, high = np.quantile(means[i], [alpha, 1.0 - alpha])
-            out[i] = CI(float(arrays[i].mean()), float(low), float(high), n)
+        means = bootstrap_means(np.stack([arrays[i] for i in members]), resamples, seed)
+        for row, i in enumerate(members):
+            out[i] = _percentile_ci(float(arrays[i].mean()), means[row], n, confidence)
     return [ci for ci in out if ci is not None]
+
+
+def _percentile_ci(mean: float, means: np.ndarray, n: int, confidence: float) -> CI:
+    alpha = (1.0 - confidence) / 2.0
+    low, high = np.quantile(means, [alpha, 1.0 - alpha])
+    return CI(mean, float(low), float(high), n)
+
+
+def bootstrap_means(x: np.ndarray, resamples: int, seed: int) -> np.ndarray:
+    """(k, n) scores -> (k, resamples) bootstrap means; every row uses the same question draws.
+
+    Shared draws are what make a difference of two rows' means a paired bootstrap: the
+    means of row b minus row a are the means of (b - a) under the same resamples.
+    """
+    k, n = x.shape
+    rng = np.random.default_rng(seed)
+    # A 0/1 row (most metrics) is summed as bytes: the sums are exact integers either way,
+    # so count / n is the very float that float64 mean() gives, at a fraction of the cost.
+    as_bytes = [x[row].astype(np.uint8) if np.isin(x[row], (0.0, 1.0)).all() else None
+                for row in range(k)]  # fmt: skip
+    # Resample in chunks: 10k x n indices for n ~ 10^4 would be 800 MB at once.
+    means = np.empty((k, resamples))
+    chunk = max(1, 2_000_000 // n)
+    for start in range(0, resamples, chunk):
+        stop = min(resamples, start + chunk)
+        idx = rng.integers(0, n, size=(stop - start, n))
+        for row in range(k):
+            small = as_bytes[row]
+            if small is not None:
+                means[row, start:stop] = small[idx].sum(axis=1, dtype=np.int64) / n
+            else:
+                means[row, start:stop] = x[row][idx].mean(axis=1)
+    return means
+
+
+def paired_diff_matrix(
+    vectors: Sequence[Sequence[float]],
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+    confidence: float = DEFAULT_CONFIDENCE,
+) -> dict[tuple[int, int], CI]:
+    """Paired CIs of mean(row j) - mean(row i) for every i < j, with one set of draws.
+
+    Equal (up to float rounding) to `paired_bootstrap_diff(rows[i], rows[j])` for each pair,
+    at the cost of one bootstrap per row instead of one per pair.
+    """
+    x = np.asarray(vectors, dtype=float)
+    if x.ndim != 2 or x.shape[1] == 0:
+        raise ValueError("paired_diff_matrix needs k vectors of one non-zero length")
+    means = bootstrap_means(x, resamples, seed)
+    point = x.mean(axis=1)
+    n = int(x.shape[1])
+    return {
+        (i, j): _percentile_ci(float(point[j] - point[i]), means[j] - means[i], n, confidence)
+        for i in range(len(x))
+        for j in range(i + 1, len(x))
+    }
 
 
 @dataclass(frozen=True)
