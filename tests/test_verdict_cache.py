@@ -140,3 +140,22 @@ def test_several_pred_files_need_distinct_names(tmp_path):
                  "--out", str(tmp_path / "out"), "--no-cache"])  # fmt: skip
     assert code != 0
     assert not (tmp_path / "out").exists()
+
+
+def test_the_code_fingerprint_covers_every_module_a_spider_verdict_uses():
+    # A stored verdict stays valid only while the code that reached it is unchanged, so
+    # every harness module the judge loads must be in the fingerprint, or be one that
+    # cannot change a row (errors, io helpers).
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, harness.scoring.dispatch, harness.scoring.spider_judge, "
+        "harness.scoring.exact_match, harness.scoring.failures, harness.scoring.plug_value\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('harness'))))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.split()
+    covered = {m for m in loaded if m.startswith("harness.scoring")} | {"harness.records"}
+    assert set(loaded) - covered <= {"harness", "harness.errors", "harness.io"}

@@ -49,8 +49,10 @@ def code_fingerprint() -> str:
 
     digest = hashlib.sha256()
     scoring = Path(__file__).resolve().parent
-    for path in [*sorted(scoring.glob("*.py")), scoring.parent / "records.py"]:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    for path in [*sorted(scoring.rglob("*.py")), scoring.parent / "records.py"]:
+        digest.update(
+            str(path.relative_to(scoring.parent)).encode() + b"\0" + path.read_bytes() + b"\0"
+        )
     versions = (sqlite3.sqlite_version, sys.version, str(VERDICT_VERSION))
     digest.update(sqlglot_version + b"\0" + "\0".join(versions).encode())
     return digest.hexdigest()
