@@ -98,7 +98,7 @@ def dispatch(
 ) -> Dispatched:
     from harness.progress import progress_iter
 
-    out = Dispatched([{}] * len(tasks), CacheStats(), CacheStats())
+    out = Dispatched([{} for _ in tasks], CacheStats(), CacheStats())
     keys: list[str | None] = [None] * len(tasks)
     store = None
     known: dict[str, dict[str, Any]] = {}
