@@ -18,6 +18,7 @@ from typing import Any
 from harness.scoring.families import FAMILIES, Family, resolve
 from harness.scoring.gold_cache import CacheStats
 from harness.scoring.pool import run_isolated
+from harness.scoring.sampled import vote_key
 from harness.scoring.verdict_cache import VerdictCache, verdict_key
 from harness.scoring.worker import JudgeTask, WorkerContext, current_context, init_worker
 
@@ -51,6 +52,8 @@ def judge_in_worker(task: JudgeTask) -> Outcome:
     ctx.settled = True
     try:
         row = judge(task, ctx)
+        if task.vote:
+            row["vote_key"] = vote_key(ctx, task.example, task.pred_sql)
     except Exception as exc:  # a judge bug costs one row, labelled, never the run
         row = failed_row(task, f"internal error: {type(exc).__name__}: {exc}")
         ctx.settled = False
@@ -110,8 +113,9 @@ def dispatch(
             shas = [context.db_sha256[str(p)] for p in ex.db_paths]
             if ex.db_id not in schemas:
                 schemas[ex.db_id] = json.dumps(context.tables.get(ex.db_id), sort_keys=True)
+            task_opts = {**opts, "vote": task.vote}  # a sample's row also holds its vote
             keys[i] = verdict_key(
-                context.family, opts, shas, schemas[ex.db_id], ex.gold_sql, task.pred_sql
+                context.family, task_opts, shas, schemas[ex.db_id], ex.gold_sql, task.pred_sql
             )
         if cache_dir is not None:
             store = VerdictCache(cache_dir, out.verdict_cache)

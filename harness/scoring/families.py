@@ -25,6 +25,8 @@ class Family:
     # Modules the worker server imports once, before forking workers (the judge's heavy
     # imports: sqlglot and the official grammar), instead of every worker importing them.
     preload: tuple[str, ...] = ()
+    # maj@N when no sample executes: "wrong", or "random" (one sample's verdict); see sampled.py
+    vote_all_failed: str = "wrong"
 
 
 SPIDER = Family(
@@ -49,9 +51,25 @@ BIRD = Family(
     groups=("simple", "moderate", "challenging"),
     semantics="bird-official",
     preload=("harness.scoring.bird_judge",),
+    vote_all_failed="random",
 )
 
-FAMILIES: dict[str, Family] = {"spider": SPIDER, "fixture": SPIDER, "bird": BIRD}
+# No database to execute on: exact set match and a normalized string match, no EX.
+NO_DATABASE = Family(
+    judge="harness.scoring.nodb_judge:judge_nodb",
+    selftest="harness.scoring.nodb_judge:nodb_verdict",
+    metrics=("em", "string_match"),
+    group_field="hardness",
+    groups=("easy", "medium", "hard", "extra"),
+    semantics="no-database",
+)
+
+FAMILIES: dict[str, Family] = {
+    "spider": SPIDER,
+    "fixture": SPIDER,
+    "bird": BIRD,
+    "create-context": NO_DATABASE,
+}
 
 
 def resolve(target: str) -> Callable[..., Any]:
