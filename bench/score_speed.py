@@ -214,7 +214,7 @@ def harness_cmd(
         cmd.append("--plug-value")
     for p in preds:
         cmd += ["--pred", str(p)]
-    cmd += ["--out", str(out), "--cache-dir", str(cache), "--jobs", str(args.jobs)]
+    cmd += ["--out", str(out), "--gold-cache-dir", str(cache), "--jobs", str(args.jobs)]
     if db_dir is not None:
         cmd += ["--db-dir", str(db_dir)]
     return cmd

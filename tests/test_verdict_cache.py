@@ -114,7 +114,14 @@ def test_several_pred_files_in_one_score_command(tmp_path, capsys):
     a = write_preds(tmp_path / "model_a.jsonl", [s for s, _ in GOLD])
     b = write_preds(tmp_path / "model_b.jsonl", [*(s for s, _ in GOLD[:4]), "SELECT 7"])
     args = ["score", "--data-dir", str(root), "--pred", str(a), "--pred", str(b)]
-    args += ["--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"), "--jobs", "1"]
+    args += [
+        "--out",
+        str(tmp_path / "out"),
+        "--gold-cache-dir",
+        str(tmp_path / "cache"),
+        "--jobs",
+        "1",
+    ]
     assert main([*args, "--resamples", "50"]) == 0
     out = capsys.readouterr().out
     assert "== " in out and "model_a" in out and "model_b" in out
