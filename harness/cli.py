@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "diff": "harness.commands.diff",
     "prepare": "harness.commands.prepare",
     "reproduce": "harness.commands.reproduce",
+    "sweep": "harness.commands.sweep",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -34,6 +35,7 @@ SHORT_HELP: dict[str, str] = {
     "diff": "Paired comparison of two leaderboards, for a pull-request comment.",
     "prepare": "Fetch and verify data bundles and the official evaluator.",
     "reproduce": "Re-run a published table and say whether it reproduced.",
+    "sweep": "Run a grid of configs (locally or on Ray) into one leaderboard.",
 }
 
 

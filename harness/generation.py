@@ -14,7 +14,7 @@ import fcntl
 import os
 import time
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -55,6 +55,10 @@ _LABEL_KEYS = {"model.name", "model.tier"}
 # Known only once the backend is loaded (a hub revision resolves to a commit).
 _RESOLVED_KEYS = {"model.revision", "model.params", "prompt.template", "prompt.template_sha256"}
 _PATH_KEYS = {"benchmark.data_dir", "benchmark.db_dir", "prompt.shots_from"}
+
+
+# How a run gets its backend from a spec; a sweep passes one that shares a loaded base model.
+BackendLoader = Callable[[str, BackendOptions], Backend]
 
 
 class RunDirError(HarnessError):
@@ -376,8 +380,10 @@ def backend_options(cfg: RunConfig, adapters: list, router: Router | None) -> Ba
     )
 
 
-def _open_backend(cfg: RunConfig, options: BackendOptions) -> Backend:
-    backend = load_backend(cfg.model.spec, options)
+def _open_backend(
+    cfg: RunConfig, options: BackendOptions, loader: BackendLoader | None = None
+) -> Backend:
+    backend = (loader or load_backend)(cfg.model.spec, options)
     if not cfg.run.cache or not backend.cache_responses:
         return backend
     from harness.backends.cache import CachedBackend, ResponseCache, default_cache_path
@@ -412,17 +418,23 @@ def make_row(ex: Example, c: Completion, route: RouteDecision | None) -> dict[st
     return row
 
 
-def generate(cfg: RunConfig, out_dir: Path, progress: bool = True) -> GenerationResult:
+def generate(
+    cfg: RunConfig, out_dir: Path, progress: bool = True, loader: BackendLoader | None = None
+) -> GenerationResult:
     """Run `cfg` into `out_dir` (resuming whatever is there); see the module docstring."""
     started = time.perf_counter()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with _run_lock(out_dir):
-        return _generate_locked(cfg, out_dir, progress, started)
+        return _generate_locked(cfg, out_dir, progress, started, loader)
 
 
 def _generate_locked(
-    cfg: RunConfig, out_dir: Path, progress: bool, started: float
+    cfg: RunConfig,
+    out_dir: Path,
+    progress: bool,
+    started: float,
+    loader: BackendLoader | None = None,
 ) -> GenerationResult:
     adapters = parse_adapters(cfg.model.adapters)
     router = Router.from_file(Path(cfg.model.route)) if cfg.model.route else None
@@ -449,7 +461,7 @@ def _generate_locked(
 
     if pending or old is None:
         options = backend_options(cfg, adapters, router)
-        with _open_backend(cfg, options) as backend:
+        with _open_backend(cfg, options, loader) as backend:
             tables = resolve_tables(cfg, adapters, router, backend)
             if old is not None:
                 check_same_config(out_dir, old, tables, resolved=True)
@@ -531,7 +543,11 @@ def _run_pending(
 
 
 def bench(
-    cfg: RunConfig, out_dir: Path, score_options: Any, progress: bool = True
+    cfg: RunConfig,
+    out_dir: Path,
+    score_options: Any,
+    progress: bool = True,
+    loader: BackendLoader | None = None,
 ) -> tuple[GenerationResult, dict[str, Any]]:
     """`harness bench`: generate into `out_dir`, then score that predictions file there.
     Outage rows are excluded by the scorer and reported as such, never scored wrong."""
@@ -540,7 +556,7 @@ def bench(
     if cfg.run.limit:
         # The scorer then judges the same first N examples and marks the score partial.
         score_options = dataclasses.replace(score_options, limit=cfg.run.limit)
-    result = generate(cfg, out_dir, progress=progress)
+    result = generate(cfg, out_dir, progress=progress, loader=loader)
     b = cfg.benchmark
     summary = score_files(
         b.name,
