@@ -5,7 +5,8 @@ it expands to.
     [matrix]      "section.key" = [value, ...]   every combination is a cell
     [[exclude]]   "section.key" = value, ...     drops the matrix cells matching all of them
     [[include]]   "section.key" = value, ...     one more cell: the base plus these values
-                  (name = "..." names it; otherwise it is named like any other cell)
+                  (name = "..." names it; otherwise it is named like any other cell);
+                  a list of values makes one cell per value (a small matrix of its own)
     [sweep]       baseline = "CELL" or {"section.key" = value, ...}, retries = 1
 
 A cell's folder name is built from its own values only: every matrix key, then any other
@@ -162,8 +163,11 @@ def read_grid(path: Path) -> Grid:
     base_cfg = _build(base, {}, path, "the base config", require_model=False)
     combos = _expand(matrix, excludes, path)
     named: list[tuple[dict[str, Any], str | None]] = [(c, None) for c in combos]
-    for values, name in includes:
-        named.append((values, name))
+    for i, (values, name) in enumerate(includes, 1):
+        expanded = _alternatives(values, f"{path}: [[include]] #{i}")
+        if name and len(expanded) > 1:
+            raise ConfigError(f"{path}: [[include]] #{i} names one cell but lists several")
+        named += [(v, name) for v in expanded]
     if not named:
         raise ConfigError(f"{path}: the grid has no cells (empty [matrix] and no [[include]])")
     cells = _make_cells(named, matrix, base, base_cfg, path)
@@ -184,6 +188,22 @@ def _entries(value: Any, path: Path, kind: str) -> list[tuple[dict[str, Any], st
             raise ConfigError(f"{where} is empty")
         out.append((values, table.get("name") if kind == "include" else None))
     return out
+
+
+def _alternatives(values: dict[str, Any], where: str) -> list[dict[str, Any]]:
+    """An [[include]] with lists is a small matrix of its own (model.adapters takes a list
+    of strings as one value, a list of lists as alternatives)."""
+    options: dict[str, list[Any]] = {}
+    for key, value in values.items():
+        many = isinstance(value, list) and (
+            not _list_valued(key) or any(isinstance(v, list) for v in value)
+        )
+        if many and not value:
+            raise ConfigError(f"{where}: {key!r} lists no values")
+        options[key] = value if many else [value]
+    return [
+        dict(zip(options, combo, strict=True)) for combo in itertools.product(*options.values())
+    ]
 
 
 def _expand(
