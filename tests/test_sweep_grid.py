@@ -174,5 +174,21 @@ def test_shipped_grids_expand(tmp_path: Path) -> None:
     assert kinds == {"hf", "openai", "anthropic"}
     schemas = {c.cfg.prompt.schema for c in study.cells}
     assert len(schemas) == 5
-    assert any(c.cfg.model.adapters for c in study.cells)
+    assert sum(bool(c.cfg.model.adapters) for c in study.cells) == 15
+    assert len(study.cells) == 65
     assert {c.cfg.prompt.shots for c in study.cells} == {0, 3}
+
+
+def test_the_sweep_imports_neither_ray_nor_torch_until_asked() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import harness.commands.sweep, harness.sweep.pipeline, harness.sweep.executors\n"
+        "import harness.sweep.cells, harness.sweep.report, harness.sweep.grid\n"
+        "heavy = ('ray', 'torch', 'transformers', 'peft', 'openai', 'anthropic')\n"
+        "bad = [m for m in heavy if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)

@@ -9,6 +9,7 @@ it learns of by PID and never runs `ray stop` (which would end every Ray on the 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import signal
 import threading
@@ -24,7 +25,11 @@ from harness.generation import generate
 from harness.sweep.cells import WORKER_FILE
 from harness.sweep.pipeline import run_sweep
 
-pytest.importorskip("ray", reason="the ray extra is not installed (pip install 'harness[ray]')")
+# Not imported here: the sweep must be the first to import ray (it sets loopback mode first).
+if importlib.util.find_spec("ray") is None:
+    pytest.skip(
+        "the ray extra is not installed (pip install 'harness[ray]')", allow_module_level=True
+    )
 pytest.importorskip("torch")
 pytest.importorskip("openai")
 
@@ -129,3 +134,70 @@ def test_ray_sweep_survives_a_killed_worker_and_matches_local(
     by_id = {r["id"]: r for r in rows(out / API_CELL)}
     assert all(by_id[r["id"]] == r for r in killer.rows_at_kill)
     assert (out / "leaderboard" / "COMPARISON.md").is_file()
+
+
+def test_joining_a_running_cluster_leaves_it_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    from sweep_helpers import REPO
+
+    monkeypatch.chdir(REPO)
+    # A throwaway single-machine cluster: loopback only, no token (Ray 2.60 enables token
+    # auth for `ray start`; the driver would otherwise need the cluster's token).
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    monkeypatch.setenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = tmp_path / "head.log"
+    ray_cli = Path(sys.executable).parent / "ray"
+    head = subprocess.Popen(
+        [
+            str(ray_cli),
+            "start",
+            "--head",
+            "--block",
+            "--node-ip-address",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--include-dashboard=false",
+            "--num-cpus",
+            "1",
+            "--disable-usage-stats",
+        ],
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    started: list[int] = []
+    try:
+        deadline = time.monotonic() + 120
+        while b"block forever" not in log.read_bytes() and time.monotonic() < deadline:
+            assert head.poll() is None, log.read_text()
+            time.sleep(0.2)
+        out = tmp_path / "sweep"
+        demo = REPO / "evals" / "sweeps" / "fixture-demo.toml"
+        result = run_sweep(demo, out, QUICK, executor="ray", ray_address=f"127.0.0.1:{port}")
+        assert {o.status for o in result.outcomes} == {"done"}
+        assert (out / "leaderboard" / "comparison.json").is_file()
+        assert head.poll() is None  # a cluster the sweep joined is not the sweep's to stop
+        started = [
+            int(p)
+            for p in subprocess.run(
+                ["pgrep", "-g", str(head.pid)], capture_output=True, text=True
+            ).stdout.split()
+        ]
+    finally:
+        head.send_signal(signal.SIGTERM)  # `ray start --block` ends what it started
+        try:
+            head.wait(60)
+        except subprocess.TimeoutExpired:
+            head.kill()
+        for pid in started:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)

@@ -76,7 +76,9 @@ class RayExecutor:
     num_cpus: int | None = None  # for a Ray this sweep starts (None: all of this machine's)
 
     def _init(self) -> Any:
-        if self.address is None:
+        host = (self.address or "").rpartition(":")[0].removeprefix("ray://")
+        if self.address is None or host in ("127.0.0.1", "localhost"):
+            # This machine only: Ray must talk over loopback (set before ray is imported).
             os.environ.setdefault(_LOOPBACK_ENV, "0")
         try:
             import ray
@@ -86,12 +88,22 @@ class RayExecutor:
             ) from None
         if self.address is None:
             ray.init(
+                # "local": a new instance, never one found through RAY_ADDRESS or /tmp/ray.
+                address="local",
                 _node_ip_address="127.0.0.1",
                 include_dashboard=False,
                 num_cpus=self.num_cpus,
                 log_to_driver=False,
                 configure_logging=False,
             )
+            gcs = ray.get_runtime_context().gcs_address
+            if not gcs.startswith("127."):
+                # ray was imported before _LOOPBACK_ENV was set: it bound a public address.
+                ray.shutdown()
+                raise ConfigError(
+                    f"the local Ray bound {gcs}, not loopback; set {_LOOPBACK_ENV}=0 "
+                    "before anything imports ray"
+                )
         else:
             try:
                 ray.init(address=self.address, log_to_driver=False, configure_logging=False)
@@ -104,9 +116,10 @@ class RayExecutor:
         return ray
 
     def run(self, tasks: list[Task], runner: CellRunner, on_outcome: OnOutcome) -> None:
+        ray = self._init()
+        pending: dict[Any, Task] = {}
+        # After ray.init, which installs a SIGTERM handler of its own that aborts the driver.
         with _sigterm_as_interrupt():
-            ray = self._init()
-            pending: dict[Any, Task] = {}
             try:
                 has_gpus = bool(ray.cluster_resources().get("GPU", 0))
                 remote = ray.remote(_run_task)
