@@ -168,7 +168,10 @@ class CellRunner:
     def run_task(self, task: Task) -> list[CellOutcome]:
         if self.cwd and Path(self.cwd).is_dir():
             os.chdir(self.cwd)  # a Ray worker starts elsewhere; configs name paths from here
-        shared = _shared_loader() if task.shared_base else None
+        try:
+            shared = _shared_loader() if task.shared_base else None
+        except Exception as exc:  # e.g. torch missing: these cells fail, the sweep goes on
+            return [CellOutcome(c.name, "failed", one_line(exc)) for c in task.cells]
         try:
             return [self.run_cell(cell, shared) for cell in task.cells]
         finally:
