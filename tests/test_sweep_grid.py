@@ -192,3 +192,10 @@ def test_the_sweep_imports_neither_ray_nor_torch_until_asked() -> None:
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
+
+
+def test_an_include_that_repeats_a_cell_runs_once(tmp_path: Path) -> None:
+    data = ablation(include=[{"model.spec": HF_7, "prompt.schema": "keys", "model.adapters": []}])
+    grid = read_grid(grid_file(tmp_path, data))
+    names = [c.name for c in grid.cells]
+    assert len(names) == 10 and "Qwen2.5-Coder-7B-Instruct_keys_shots0" in names

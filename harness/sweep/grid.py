@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 import re
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -295,14 +295,14 @@ def _make_cells(
     path: Path,
 ) -> list[Cell]:
     cells: list[Cell] = []
-    seen: dict[str, int] = {}
+    seen: set[str] = set()
     for values, name in named:
-        key = canonical_sha256(values)
-        if key in seen:
-            continue  # an [[include]] that repeats a matrix cell
-        seen[key] = len(cells)
         label = name or cell_name(values, list(matrix), base_cfg)
         cfg = _build(base, values, path, f"cell {label}")
+        key = canonical_sha256(asdict(cfg))
+        if key in seen:
+            continue  # an [[include]] that repeats a cell: the same config runs once
+        seen.add(key)
         cells.append(Cell(label, values, cfg, len(cells)))
     _resolve_clashes(cells, path)
     for cell in cells:
