@@ -5,6 +5,8 @@ RUN_DIR/predictions.jsonl gets one line per example, appended and flushed as eac
 completes. Rerunning the same command resumes: done ids are skipped, a torn last line (a
 kill mid-write) is dropped and redone, outage rows are retried, and a different
 configuration is refused. A finished file is rewritten (atomically) in split order.
+With `decoding.samples` N > 1 a row is one (example, sample) pair, carrying "sample"
+(0..N-1), and resumption, outages and the order work per pair.
 """
 
 from __future__ import annotations
@@ -41,10 +43,12 @@ from harness.errors import DataError, HarnessError, PredictionsError
 from harness.io import dumps, jsonl_objects, write_atomic, write_jsonl
 from harness.progress import make_progress
 from harness.prompting import fewshot
+from harness.prompting.cards import DEFAULT_FORMAT, card_messages, joined_ddl
 from harness.prompting.extract import extract_sql
 from harness.prompting.schema import SchemaInfo, read_schema, render_schema
 from harness.prompting.templates import Shot, build_messages, template_sha256
 from harness.records import Example
+from harness.samples import check_samples, decoding_table, row_key, wanted_keys
 
 PREDICTIONS = "predictions.jsonl"
 CONFIG = "config.toml"
@@ -68,7 +72,7 @@ class RunDirError(HarnessError):
 @dataclass
 class GenerationResult:
     run_dir: Path
-    n_total: int  # examples in scope (after --limit)
+    n_total: int  # rows in scope: examples (after --limit) x samples
     n_done: int  # of those, rows with an answer (errors included, outages not)
     n_new: int  # rows produced by this call
     outage_ids: list[str] = field(default_factory=list)
@@ -222,12 +226,14 @@ def resolve_tables(
             "shots_from": cfg.prompt.shots_from if cfg.prompt.shots else None,
             "template": _template_mode(backend) if backend else None,
             "template_sha256": template_sha256(backend.template_id()) if backend else None,
+            # Only a non-default format is written, so older run folders still resume.
+            "format": cfg.prompt.format if cfg.prompt.format != DEFAULT_FORMAT else None,
         }
     tables = {
         "model": model,
         "benchmark": asdict(cfg.benchmark),
         "prompt": prompt,
-        "decoding": asdict(cfg.decoding),
+        "decoding": decoding_table(cfg),
         "run": {k: v for k, v in asdict(cfg.run).items() if k not in ("cache",)},
     }
     return {k: v for k, v in _drop_none(tables).items() if v}
@@ -336,6 +342,9 @@ class PromptBuilder:
         )
 
     def messages(self, ex: Example) -> tuple[dict[str, str], ...]:
+        if self.cfg.prompt.format != DEFAULT_FORMAT:
+            ddl = ex.context or joined_ddl([t.ddl for t in self.example_schema(ex).tables])
+            return card_messages(self.cfg.prompt.format, ddl, ex.question)
         shots = []
         for item in fewshot.select_shots(
             self.pool, self.cfg.prompt.shots, self.cfg.decoding.seed, ex.id, ex.question
@@ -392,15 +401,19 @@ def _open_backend(
     return CachedBackend(backend, ResponseCache(path))
 
 
-def make_row(ex: Example, c: Completion, route: RouteDecision | None) -> dict[str, Any]:
+def make_row(
+    ex: Example, c: Completion, route: RouteDecision | None, sample: int | None = None
+) -> dict[str, Any]:
     if c.outage:
         sql = ""
     elif c.sql is not None:
         sql = c.sql
     else:
         sql = extract_sql(c.text)
-    row: dict[str, Any] = {
-        "id": ex.id,
+    row: dict[str, Any] = {"id": ex.id}
+    if sample is not None:
+        row["sample"] = sample
+    row |= {
         "db_id": ex.db_id,
         "question": ex.question,
         "raw_completion": c.text,
@@ -424,9 +437,16 @@ def generate(
     """Run `cfg` into `out_dir` (resuming whatever is there); see the module docstring."""
     started = time.perf_counter()
     out_dir = Path(out_dir)
+    # What can fail on the inputs (data, the few-shot pool) fails before the run folder
+    # exists: a refused run leaves no config.toml to block its corrected command.
+    b = cfg.benchmark
+    bench = load_benchmark(
+        b.name, data_dir=b.data_dir, split=b.split, db_dir=b.db_dir, evidence=b.evidence
+    )
+    builder = PromptBuilder(cfg, bench) if parse_spec(cfg.model.spec)[0] != "replay" else None
     out_dir.mkdir(parents=True, exist_ok=True)
     with _run_lock(out_dir):
-        return _generate_locked(cfg, out_dir, progress, started, loader)
+        return _generate_locked(cfg, out_dir, progress, started, bench, builder, loader)
 
 
 def _generate_locked(
@@ -434,30 +454,34 @@ def _generate_locked(
     out_dir: Path,
     progress: bool,
     started: float,
+    bench: BenchmarkData,
+    builder: PromptBuilder | None,
     loader: BackendLoader | None = None,
 ) -> GenerationResult:
+    check_samples(cfg)
     adapters = parse_adapters(cfg.model.adapters)
     router = Router.from_file(Path(cfg.model.route)) if cfg.model.route else None
     config_path = out_dir / CONFIG
     old = _read_config(config_path)
     pred_path = out_dir / PREDICTIONS
-    if old is None and pred_path.is_file() and pred_path.stat().st_size:
+    generated = pred_path.is_file() and pred_path.stat().st_size > 0
+    if old is None and generated:
         raise RunDirError(
             f"{out_dir} holds {PREDICTIONS} but no {CONFIG}: not resuming a run of unknown "
             "configuration; use another --out"
         )
+    if not generated:
+        old = None  # nothing was generated under the old config: a new one replaces it
     if old is not None:
         check_same_config(out_dir, old, resolve_tables(cfg, adapters, router, None), resolved=False)
 
-    b = cfg.benchmark
-    bench = load_benchmark(
-        b.name, data_dir=b.data_dir, split=b.split, db_dir=b.db_dir, evidence=b.evidence
-    )
     examples = bench.examples[: cfg.run.limit] if cfg.run.limit else bench.examples
     rows = read_predictions_file(pred_path)
-    answered = {r["id"]: r for r in rows if not r.get("outage")}
-    pending = [e for e in examples if e.id not in answered]
-    result = GenerationResult(out_dir, len(examples), 0, 0)
+    answered = {row_key(r): r for r in rows if not r.get("outage")}
+    wanted = wanted_keys(examples, cfg.decoding.samples)
+    by_id = {e.id: e for e in examples}
+    pending = [(by_id[i], k) for i, k in wanted if (i, k) not in answered]
+    result = GenerationResult(out_dir, len(wanted), 0, 0)
 
     if pending or old is None:
         options = backend_options(cfg, adapters, router)
@@ -469,23 +493,26 @@ def _generate_locked(
             if len(answered) < len(rows):
                 # Outage rows are replaced, never duplicated: drop them before redoing them.
                 write_jsonl(pred_path, list(answered.values()))
-            _run_pending(cfg, bench, pending, backend, router, pred_path, result, progress)
+            prompts = builder if backend.uses_prompts else None
+            _run_pending(cfg, bench, pending, backend, router, prompts, pred_path, result, progress)
         rows = read_predictions_file(pred_path)
 
     in_scope = {e.id for e in examples}
-    final = {r["id"]: r for r in rows if r["id"] in in_scope}
+    final = {row_key(r): r for r in rows if r["id"] in in_scope}
     result.n_done = sum(1 for r in final.values() if not r.get("outage"))
-    result.outage_ids = [e.id for e in examples if final.get(e.id, {}).get("outage")]
+    outage_of = {key[0] for key, r in final.items() if r.get("outage")}
+    result.outage_ids = [e.id for e in examples if e.id in outage_of]
     result.errors = sum(1 for r in final.values() if r.get("error") and not r.get("outage"))
     result.tokens_in = sum(r.get("tokens_in") or 0 for r in final.values())
     result.tokens_out = sum(r.get("tokens_out") or 0 for r in final.values())
     costs = [r["cost_usd"] for r in final.values() if r.get("cost_usd") is not None]
     result.cost_usd = round(sum(costs), 6) if costs else None
-    if len(final) == len(examples) and [r["id"] for r in rows] != [e.id for e in examples]:
+    order = {e.id: i for i, e in enumerate(examples)}
+    if len(final) == len(wanted) and [row_key(r) for r in rows] != wanted:
         # Rows were appended as they finished; a complete file reads in split order.
-        order = {e.id: i for i, e in enumerate(examples)}
         extra = [r for r in rows if r["id"] not in in_scope]
-        write_jsonl(pred_path, sorted(final.values(), key=lambda r: order[r["id"]]) + extra)
+        ordered = sorted(final.values(), key=lambda r: (order[r["id"]], row_key(r)[1]))
+        write_jsonl(pred_path, ordered + extra)
     result.wall_s = time.perf_counter() - started
     return result
 
@@ -493,9 +520,10 @@ def _generate_locked(
 def _run_pending(
     cfg: RunConfig,
     bench: BenchmarkData,
-    pending: list[Example],
+    pending: list[tuple[Example, int]],
     backend: Backend,
     router: Router | None,
+    builder: PromptBuilder | None,
     pred_path: Path,
     result: GenerationResult,
     progress: bool,
@@ -503,20 +531,28 @@ def _run_pending(
     if not pending:
         return
     index = {e.id: i for i, e in enumerate(bench.examples)}
-    builder = PromptBuilder(cfg, bench) if backend.uses_prompts else None
     requests: list[Request] = []
     routes: list[RouteDecision | None] = []
+    prepared: dict[str, tuple[tuple[dict[str, str], ...], RouteDecision | None]] = {}
     with make_progress(progress) as bar:
         task = bar.add_task("prepare", total=len(pending))
-        for ex in pending:
-            decision = (
-                router.classify(bench.name, builder.example_schema(ex))
-                if router and builder
-                else None
-            )
-            messages = builder.messages(ex) if builder else ()
+        for ex, sample in pending:
+            if ex.id not in prepared:  # once per example, whatever the number of samples
+                decision = (
+                    router.classify(bench.name, builder.example_schema(ex))
+                    if router and builder
+                    else None
+                )
+                prepared[ex.id] = (builder.messages(ex) if builder else (), decision)
+            messages, decision = prepared[ex.id]
             requests.append(
-                Request(ex.id, index[ex.id], messages, adapter=decision.route if decision else None)
+                Request(
+                    ex.id,
+                    index[ex.id],
+                    messages,
+                    adapter=decision.route if decision else None,
+                    sample=sample,
+                )
             )
             routes.append(decision)
             bar.advance(task)
@@ -533,8 +569,10 @@ def _run_pending(
             task = bar.add_task(
                 f"generate {_short(backend.kind, backend.target)}", total=len(requests)
             )
+            sampled = cfg.decoding.samples > 1
             for i, completion in backend.generate(requests, decoding):
-                appender.write(make_row(pending[i], completion, routes[i]))
+                ex, sample = pending[i]
+                appender.write(make_row(ex, completion, routes[i], sample if sampled else None))
                 result.n_new += 1
                 result.cached += completion.cached
                 bar.advance(task)
@@ -551,13 +589,16 @@ def bench(
 ) -> tuple[GenerationResult, dict[str, Any]]:
     """`harness bench`: generate into `out_dir`, then score that predictions file there.
     Outage rows are excluded by the scorer and reported as such, never scored wrong."""
-    from harness.scoring.scorer import score_files
+    from harness.scoring.scorer import check_databases, score_files
 
     if cfg.run.limit:
         # The scorer then judges the same first N examples and marks the score partial.
         score_options = dataclasses.replace(score_options, limit=cfg.run.limit)
-    result = generate(cfg, out_dir, progress=progress, loader=loader)
     b = cfg.benchmark
+    # A database the scorer would refuse is refused before hours of generation.
+    data = load_benchmark(b.name, data_dir=b.data_dir, split=b.split, db_dir=b.db_dir)
+    check_databases(data.limited(cfg.run.limit), score_options)
+    result = generate(cfg, out_dir, progress=progress, loader=loader)
     summary = score_files(
         b.name,
         Path(b.data_dir) if b.data_dir else None,

@@ -10,7 +10,6 @@ gives byte-identical files.
 from __future__ import annotations
 
 import json
-import math
 import os
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
@@ -21,6 +20,7 @@ from typing import Any
 from tabulate import tabulate
 
 from harness import __version__
+from harness.display import pct, pct_ci
 from harness.errors import ConfigError, DataError, HarnessError
 from harness.identity import (
     data_files_sha256,
@@ -29,7 +29,7 @@ from harness.identity import (
 )
 from harness.io import jsonl_objects
 from harness.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, DEFAULT_SEED, bootstrap_ci
-from harness.summary import METRIC_LABELS
+from harness.summary import METRIC_LABELS, SAMPLED_PREFIXES, sampled_metric_names
 
 SCHEMA_VERSION = 1
 # Per-question metrics, in column order. The 0/1 ones are correctness; BIRD's Soft-F1 and
@@ -160,7 +160,7 @@ def _check_consistent(run_dir: Path, summary: Mapping[str, Any], rows: list[dict
         raise DataError(
             f"{run_dir}: summary.json says n={summary['n']} but rows.jsonl has {len(rows)} rows"
         )
-    for metric in METRICS:
+    for metric in (*METRICS, *sampled_metric_names(summary)):
         recorded = (summary["metrics"].get(metric) or {}).get("mean")
         values = [row[metric] for row in rows if row.get(metric) is not None]
         if recorded is None or not values:
@@ -230,10 +230,10 @@ def make_entry(run: Run, allow_outages: bool, allow_partial: bool) -> dict[str, 
             for r in run.rows
             if r.get(metric) is not None
         }
-        for metric in METRICS
+        for metric in (*METRICS, *sampled_metric_names(summary))
     }
     metrics: dict[str, Any] = {}
-    for metric in METRICS:
+    for metric in vectors:
         ci = _metric_ci(summary["metrics"].get(metric), list(vectors[metric].values()), bootstrap)
         if ci is not None:
             metrics[metric] = ci
@@ -275,6 +275,7 @@ def make_entry(run: Run, allow_outages: bool, allow_partial: bool) -> dict[str, 
         "scorer": summary.get("scorer") or {},
         "bootstrap": bootstrap,
         "data_sha256": (summary.get("data") or {}).get("sha256"),
+        "failures": dict(sorted((summary.get("failures") or {}).items())),
         "correct": {m: v for m, v in vectors.items() if v},
     }
 
@@ -360,16 +361,6 @@ def build_tables(
 # --------------------------------------------------------------------------- markdown
 
 
-def _pct(value: float | None) -> str:
-    return "—" if value is None or math.isnan(value) else f"{100 * value:.1f}"
-
-
-def _ci_cell(ci: Mapping[str, Any] | None) -> str:
-    if not ci:
-        return "—"
-    return f"{_pct(ci['mean'])} [{_pct(ci['low'])}, {_pct(ci['high'])}]"
-
-
 def format_params(params: int | None) -> str:
     if params is None:
         return "—"
@@ -387,7 +378,8 @@ def _levels(entries: Sequence[Mapping[str, Any]]) -> list[str]:
 
 def table_markdown(table: Mapping[str, Any]) -> str:
     entries = table["entries"]
-    metrics = [m for m in METRICS if any(m in e["metrics"] for e in entries)]
+    sampled = {m for e in entries for m in e["metrics"] if m.startswith(SAMPLED_PREFIXES)}
+    metrics = [m for m in METRICS if any(m in e["metrics"] for e in entries)] + sorted(sampled)
     levels = _levels(entries)
     show_speed = any(e["tokens_per_s"] is not None for e in entries)
     show_cost = any(e["cost_per_1k_usd"] is not None for e in entries)
@@ -395,7 +387,7 @@ def table_markdown(table: Mapping[str, Any]) -> str:
     show_evidence = any(e.get("evidence") is not None for e in entries)
     headers = ["rank", "config", "tier", "params"]
     headers += ["evidence"] if show_evidence else []
-    headers += [f"{METRIC_LABELS[m]} [95% CI]" for m in metrics]
+    headers += [f"{METRIC_LABELS.get(m, m)} [95% CI]" for m in metrics]
     headers += [f"EX {level}" for level in levels]
     headers += ["n"]
     headers += ["tokens/s"] if show_speed else []
@@ -406,8 +398,8 @@ def table_markdown(table: Mapping[str, Any]) -> str:
         row = [e["rank"], name, e["tier"], format_params(e["params"])]
         if show_evidence:
             row += [{True: "yes", False: "no"}.get(e.get("evidence"), "—")]
-        row += [_ci_cell(e["metrics"].get(m)) for m in metrics]
-        row += [_pct((e["by_level"].get(lv, {}).get("ex") or {}).get("mean")) for lv in levels]
+        row += [pct_ci(e["metrics"].get(m)) for m in metrics]
+        row += [pct((e["by_level"].get(lv, {}).get("ex") or {}).get("mean")) for lv in levels]
         row += [str(e["n"]) if e["n"] == e["n_total"] else f"{e['n']} of {e['n_total']}"]
         if show_speed:
             row += ["—" if e["tokens_per_s"] is None else f"{e['tokens_per_s']:.1f}"]
@@ -531,89 +523,6 @@ def leaderboard_markdown(leaderboard: Mapping[str, Any]) -> str:
     return "\n".join(parts).rstrip() + "\n"
 
 
-# --------------------------------------------------------------------------- plot
-
-
-def plot_accuracy_vs_size(leaderboard: Mapping[str, Any], path: Path) -> None:
-    """EX with its CI against parameter count; frontier models without a published size
-    are drawn as horizontal bands, the way size-ladder plots show API references."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import FuncFormatter, NullFormatter
-
-    tables = leaderboard["tables"] or [{"benchmark": "no runs", "split": "", "entries": []}]
-    fig = Figure(figsize=(7.0, 4.5 * len(tables)), dpi=110)
-    FigureCanvasAgg(fig)  # headless: never touches a display or pyplot's global state
-    axes = fig.subplots(len(tables), 1, squeeze=False)[:, 0]
-    styles = {
-        "open": {"marker": "o", "color": "tab:blue"},
-        "frontier": {"marker": "s", "color": "tab:red"},
-    }
-    fallback = {"marker": "^", "color": "tab:gray"}
-    for ax, table in zip(axes, tables, strict=True):
-        sized = [e for e in table["entries"] if e["params"]]
-        unsized = [e for e in table["entries"] if not e["params"]]
-        labelled: set[str] = set()
-        for e in sized:
-            ex = e["metrics"]["ex"]
-            style = styles.get(e["tier"], fallback)
-            label = e["tier"] if e["tier"] not in labelled else None
-            labelled.add(e["tier"])
-            ax.errorbar(
-                [e["params"]],
-                [100 * ex["mean"]],
-                yerr=[[100 * (ex["mean"] - ex["low"])], [100 * (ex["high"] - ex["mean"])]],
-                fmt=style["marker"],
-                color=style["color"],
-                mfc=style["color"] if e["citable"] else "white",
-                capsize=3,
-                label=label,
-            )
-            ax.annotate(
-                e["config"],
-                (e["params"], 100 * ex["mean"]),
-                textcoords="offset points",
-                xytext=(5, 4),
-                fontsize=7,
-            )
-        for e in unsized:
-            ex = e["metrics"]["ex"]
-            color = styles.get(e["tier"], fallback)["color"]
-            label = f"{e['tier']} (size not given)" if e["tier"] not in labelled else None
-            labelled.add(e["tier"])
-            ax.axhspan(100 * ex["low"], 100 * ex["high"], color=color, alpha=0.08)
-            ax.axhline(100 * ex["mean"], color=color, linestyle="--", linewidth=1, label=label)
-            ax.annotate(
-                f"{e['config']} ({e['tier']})",
-                (0.01, 100 * ex["mean"]),
-                xycoords=("axes fraction", "data"),
-                textcoords="offset points",
-                xytext=(0, 3),
-                fontsize=7,
-                color=color,
-            )
-        if sized:
-            ax.set_xscale("log")
-            sizes = [e["params"] for e in sized]
-            ax.set_xlim(min(sizes) / 1.6, max(sizes) * 1.6)
-            ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: format_params(int(x))))
-            ax.xaxis.set_minor_formatter(NullFormatter())
-            ax.set_xlabel("parameters (log scale)")
-        else:
-            ax.set_xticks([])
-            ax.set_xlabel("no parameter counts given")
-        ax.set_ylabel("EX, % (95% CI)")
-        ax.set_title(f"{table['benchmark']} {table['split']}".strip())
-        ax.grid(True, alpha=0.3)
-        if any(not e["citable"] for e in sized):
-            ax.plot([], [], "o", color="tab:gray", mfc="white", label="not citable")
-        if labelled:
-            ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    with _atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", metadata={"Software": None})
-
-
 # --------------------------------------------------------------------------- output
 
 
@@ -646,8 +555,10 @@ def build_leaderboard(
     allow_outages: bool = False,
     allow_partial: bool = False,
     plot: bool = True,
+    html: bool = True,
 ) -> dict[str, Any]:
-    """Read run folders, write LEADERBOARD.md, leaderboard.json and the plot; return the JSON."""
+    """Read run folders, write LEADERBOARD.md, leaderboard.json, the plot and index.html;
+    return the JSON."""
     if not run_dirs:
         raise ConfigError("no run folders given")
     runs = [load_run(Path(d)) for d in run_dirs]
@@ -662,7 +573,13 @@ def build_leaderboard(
     write_text_atomic(out / JSON_NAME, json.dumps(leaderboard, indent=1, ensure_ascii=False) + "\n")
     write_text_atomic(out / MD_NAME, leaderboard_markdown(leaderboard))
     if plot:
-        plot_accuracy_vs_size(leaderboard, out / PLOT_NAME)
+        from harness.report.plots import write_plots
+
+        write_plots(leaderboard, out)
+    if html:
+        from harness.report.html import HTML_NAME, build_html
+
+        write_text_atomic(out / HTML_NAME, build_html(leaderboard, runs))
     return leaderboard
 
 

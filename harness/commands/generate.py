@@ -10,6 +10,7 @@ import click
 from click.core import ParameterSource
 
 from harness.commands._options import benchmark_options
+from harness.prompting.cards import PROMPT_FORMATS
 
 # Option name -> dotted config key; options left at their default do not override the
 # config file.
@@ -33,11 +34,13 @@ OPTION_KEYS: dict[str, str] = {
     "shots_from": "prompt.shots_from",
     "rows": "prompt.rows",
     "template": "prompt.template",
+    "prompt_format": "prompt.format",
     "max_new_tokens": "decoding.max_new_tokens",
     "temperature": "decoding.temperature",
     "top_p": "decoding.top_p",
     "seed": "decoding.seed",
     "batch_size": "decoding.batch_size",
+    "samples": "decoding.samples",
     "limit": "run.limit",
     "concurrency": "run.concurrency",
     "max_retries": "run.max_retries",
@@ -46,7 +49,8 @@ OPTION_KEYS: dict[str, str] = {
     "device_map": "run.device_map",
     "tensor_parallel_size": "run.tensor_parallel_size",
     "api_key_env": "run.api_key_env",
-    "cache_path": "run.cache_path",
+    "response_cache": "run.cache_path",
+    "cache_path": "run.cache_path",  # deprecated spelling of --response-cache
 }
 
 EXIT_INCOMPLETE = 3
@@ -64,6 +68,10 @@ def overrides_from(ctx: click.Context, params: dict[str, Any]) -> dict[str, Any]
         elif isinstance(value, tuple):
             value = [str(v) for v in value]
         out[key] = value
+    if "run.cache_path" in out and ctx.get_parameter_source("cache_path") != (
+        ParameterSource.DEFAULT
+    ):
+        click.echo("harness: note: --cache-path is now --response-cache", err=True)
     if params.get("no_cache"):
         out["run.cache"] = False
     return out
@@ -154,6 +162,13 @@ def generation_options(func: Callable[..., Any]) -> Callable[..., Any]:
             show_default=True,
             help="Local models: chat template or plain prompt.",
         ),
+        click.option(
+            "--prompt-format",
+            type=click.Choice(list(PROMPT_FORMATS)),
+            default="harness",
+            show_default=True,
+            help="harness's own messages, or a model card's input layout.",
+        ),
         click.option("--limit", type=int, help="Only the first N examples."),
         click.option(
             "--evidence/--no-evidence",
@@ -165,6 +180,13 @@ def generation_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--max-new-tokens", type=int, default=256, show_default=True),
         click.option("--temperature", type=float, default=0.0, show_default=True),
         click.option("--top-p", type=float, default=1.0, show_default=True),
+        click.option(
+            "--samples",
+            type=int,
+            default=1,
+            show_default=True,
+            help="Completions per example (needs --temperature > 0): pass@k and maj@N.",
+        ),
         click.option(
             "--concurrency", type=int, default=8, show_default=True, help="API requests in flight."
         ),
@@ -199,10 +221,11 @@ def generation_options(func: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option("--api-key-env", help="Environment variable holding the API key."),
         click.option(
-            "--cache-path",
+            "--response-cache",
             type=click.Path(path_type=Path, dir_okay=False),
-            help="Response cache file (default ~/.cache/harness/responses.sqlite).",
+            help="File of the model-response cache (default ~/.cache/harness/responses.sqlite).",
         ),
+        click.option("--cache-path", type=click.Path(path_type=Path, dir_okay=False), hidden=True),
         click.option("--progress/--no-progress", default=True, help="Progress bars on stderr."),
     ]
     for option in reversed(options):
@@ -215,7 +238,7 @@ def generation_options(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.option(
     "--seed", type=int, default=0, show_default=True, help="Decoding and few-shot selection seed."
 )
-@click.option("--no-cache", is_flag=True, help="Bypass the response cache.")
+@click.option("--no-cache", is_flag=True, help="Bypass the model-response cache.")
 @click.pass_context
 def command(
     ctx: click.Context, config_file: Path | None, out_dir: Path, progress: bool, **params: Any
