@@ -201,3 +201,73 @@ def test_joining_a_running_cluster_leaves_it_running(
         for pid in started:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_sigterm_of_the_driver_shuts_down_the_ray_it_started(
+    tmp_path: Path, api: LoopbackAPI
+) -> None:
+    import subprocess
+    import sys
+
+    from conftest_models import tiny_spider_dir
+    from sweep_helpers import REPO
+
+    grid = write_grid(
+        tmp_path / "grid.toml",
+        {
+            "benchmark": {"name": "spider", "data_dir": str(tiny_spider_dir(repeat=3))},
+            "model": {"base_url": api.base_url},
+            "run": {"cache": False, "concurrency": 1},
+            "matrix": {"model.spec": ["openai:gpt-4o-mini"]},
+        },
+    )
+    api.delay_s = 0.5  # slow enough that the cell is still running when the signal comes
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "harness.cli",
+            "sweep",
+            str(grid),
+            "--out",
+            str(out),
+            "--executor",
+            "ray",
+            "--jobs",
+            "1",
+        ],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    started: list[int] = []
+    try:
+        worker_file = out / API_CELL / WORKER_FILE
+        deadline = time.monotonic() + 120
+        while not worker_file.is_file() and time.monotonic() < deadline:
+            assert proc.poll() is None, "the sweep ended before its cell started"
+            time.sleep(0.05)
+        started.append(int(worker_file.read_text().split()[1]))
+        started += [
+            int(p)
+            for p in subprocess.run(
+                ["pgrep", "-g", str(proc.pid)], capture_output=True, text=True
+            ).stdout.split()
+            if int(p) != proc.pid
+        ]
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 130  # unwound as for Ctrl-C: "harness: aborted"
+        deadline = time.monotonic() + 30
+        while any(_alive(p) for p in started) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(started) > 1 and not any(_alive(p) for p in started)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for pid in started:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    pred = out / API_CELL / "predictions.jsonl"
+    assert not pred.is_file() or len(rows(out / API_CELL)) < 27  # stopped mid-cell
