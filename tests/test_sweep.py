@@ -4,6 +4,7 @@ are refused, and hf cells of one base model share one load."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -89,6 +90,12 @@ def test_demo_sweep_is_bench_per_cell_and_a_rerun_is_free(tmp_path: Path, in_rep
     again = run_sweep(DEMO, out, QUICK)
     assert {o.status for o in again.outcomes} == {"already done"}
     assert before == {p: p.stat().st_mtime_ns for p in out.glob("*/predictions.jsonl")}
+    # Other scoring options: each cell is scored again, nothing is generated again.
+    distinct = run_sweep(DEMO, out, dataclasses.replace(QUICK, keep_distinct=True))
+    assert {o.status for o in distinct.outcomes} == {"rescored"}
+    assert before == {p: p.stat().st_mtime_ns for p in out.glob("*/predictions.jsonl")}
+    summary = json.loads((out / "baseline" / "summary.json").read_text())
+    assert summary["options"]["keep_distinct"] is True
     assert "| baseline " in dry_run(DEMO, out) and "done" in dry_run(DEMO, out)
 
 

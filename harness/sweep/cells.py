@@ -12,7 +12,7 @@ import json
 import os
 import socket
 import tomllib
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,13 +34,27 @@ from harness.scoring.scorer import ScoreOptions
 from harness.sweep.grid import Cell
 
 SUMMARY = "summary.json"
+# ScoreOptions fields that change a score (not jobs, caches, or the limit bench sets itself).
+_SCORING_KEYS = (
+    "keep_distinct",
+    "plug_value",
+    "timeout_s",
+    "allow_missing_db",
+    "resamples",
+    "seed",
+    "em",
+    "r_ves_repeats",
+    "bird_timeout_factor",
+    "bird_timeout_floor_s",
+    "bird_exceptions",
+)
 WORKER_FILE = ".sweep-worker"  # which host and process is running the cell (for operators)
 
 
 @dataclass
 class CellOutcome:
     name: str
-    status: str  # "done" | "resumed" | "already done" | "failed"
+    status: str  # "done" | "resumed" | "rescored" | "already done" | "failed"
     reason: str = ""
     attempts: int = 0
     n_done: int = 0
@@ -132,15 +146,28 @@ def check_config(cell: Cell, run_dir: Path) -> None:
     check_same_config(run_dir, old, new, resolved=False)
 
 
-def cell_state(run_dir: Path) -> str:
-    """ "done" (scored, and the score is of the predictions there now), "partial", "new"."""
+def stale_options(summary: dict[str, Any], options: ScoreOptions) -> list[str]:
+    """The scoring options that change a score and differ from those the summary used."""
+    used = summary.get("options") or {}
+    now = asdict(options)
+    return [
+        k
+        for k in _SCORING_KEYS
+        if used.get(k) != (str(now[k]) if isinstance(now[k], Path) else now[k])
+    ]
+
+
+def cell_state(run_dir: Path, options: ScoreOptions | None = None) -> str:
+    """The cell's state: "done" (scored, and the score is of the predictions there now),
+    "stale" (scored with other scoring options: rescored, not regenerated), "partial" or
+    "new"."""
     pred = run_dir / PREDICTIONS
     summary = _read_summary(run_dir)
     if summary is not None and pred.is_file():
         outages = ((summary.get("excluded") or {}).get("reasons") or {}).get("outage", 0)
         scored = (summary.get("predictions") or {}).get("sha256")
         if not outages and scored == sha256_file(pred):
-            return "done"
+            return "stale" if options and stale_options(summary, options) else "done"
     if pred.is_file() and pred.stat().st_size:
         return "partial"
     return "new"
@@ -183,7 +210,7 @@ class CellRunner:
         outcome = CellOutcome(cell.name, "failed")
         try:
             check_config(cell, run_dir)
-            state = cell_state(run_dir)
+            state = cell_state(run_dir, self.score_options)
         except HarnessError as exc:
             outcome.reason = one_line(exc)
             return outcome
@@ -210,7 +237,8 @@ class CellRunner:
             outcome.n_done, outcome.n_total = result.n_done, result.n_total
             outcome.ex = ((summary.get("metrics") or {}).get("ex") or {}).get("mean")
             if result.complete:
-                outcome.status, outcome.reason = ("resumed" if state == "partial" else "done"), ""
+                outcome.status = {"partial": "resumed", "stale": "rescored"}.get(state, "done")
+                outcome.reason = ""
                 return outcome
             outcome.reason = f"{result.outages} row(s) hit provider outages"
         return outcome

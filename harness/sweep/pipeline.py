@@ -134,14 +134,18 @@ def merge_sweep(
         folder = Path(out_dir) / cell.name
         try:
             check_config(cell, folder)
-            state = cell_state(folder)
+            state = cell_state(folder, score_options)
         except HarnessError as exc:
             result.outcomes.append(CellOutcome(cell.name, "failed", " ".join(str(exc).split())))
             continue
         if state == "done":
             result.outcomes.append(CellOutcome(cell.name, "already done", ex=summary_ex(folder)))
         else:
-            reason = "not run yet" if state == "new" else "partial: rerun its shard"
+            reason = {
+                "new": "not run yet",
+                "partial": "partial: rerun its shard",
+                "stale": "scored with other scoring options: rerun its shard",
+            }[state]
             result.outcomes.append(CellOutcome(cell.name, "failed", reason))
     finished = [o.name for o in result.outcomes if o.ok]
     result.leaderboard = write_sweep_leaderboard(
@@ -166,4 +170,4 @@ def report_text(result: SweepResult) -> str:
     return "\n".join(lines)
 
 
-_STATUSES = ("done", "resumed", "already done", "failed")
+_STATUSES = ("done", "resumed", "rescored", "already done", "failed")
