@@ -29,13 +29,13 @@ $(CORE_STAMP): pyproject.toml | $(PY)
 	@$(PIP) -e . > $(INSTALL_LOG) 2>&1 || { cat $(INSTALL_LOG); exit 1; }
 	@touch $@
 
-# Tests also need the model (CPU torch), API and OmniSQL-retrieval extras, and the dev
-# tools. pyserini goes in without its declared dependencies: those serve its dense
+# Tests also need the model (CPU torch), API, Ray and OmniSQL-retrieval extras, and the
+# dev tools. pyserini goes in without its declared dependencies: those serve its dense
 # retrieval (faiss, onnxruntime, spacy, nmslib); the BM25 index needs only the Anserini jar
 # it ships, pyjnius and a JDK (.ci/run installs openjdk-17).
 $(FULL_STAMP): pyproject.toml $(CORE_STAMP)
-	@echo "installing test dependencies (CPU torch, transformers, peft, API SDKs, pyserini, dev tools)"
-	@$(PIP) -e '.[dev,hf,api,official,omnisql]' >> $(INSTALL_LOG) 2>&1 || { cat $(INSTALL_LOG); exit 1; }
+	@echo "installing test dependencies (CPU torch, transformers, peft, API SDKs, Ray, pyserini, dev tools)"
+	@$(PIP) -e '.[dev,hf,api,official,ray,omnisql]' >> $(INSTALL_LOG) 2>&1 || { cat $(INSTALL_LOG); exit 1; }
 	@$(PIP) --no-deps $(PYSERINI) >> $(INSTALL_LOG) 2>&1 || { cat $(INSTALL_LOG); exit 1; }
 	@touch $@
 

@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "prompts": "harness.commands.prompts",
     "gate": "harness.commands.gate",
     "failures": "harness.commands.failures",
+    "sweep": "harness.commands.sweep",
     "testsuite": "harness.commands.testsuite",
 }
 
@@ -42,6 +43,7 @@ SHORT_HELP: dict[str, str] = {
     "prompts": "Write the exact prompts of a prompt format (no model needed).",
     "gate": "Ship-or-fail decision over a list of conditions on a leaderboard.",
     "failures": "Export a run's failures: labels, DPO/ORPO preference pairs, summary.",
+    "sweep": "Run a grid of configs (locally or on Ray) into one leaderboard.",
     "testsuite": "Build a distilled test suite of random databases for a benchmark.",
 }
 

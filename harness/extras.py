@@ -20,6 +20,7 @@ OPTIONAL_MODULES: dict[str, str] = {
     "openai": "api",
     "anthropic": "api",
     "pyjnius": "omnisql",
+    "ray": "ray",
 }
 
 
