@@ -24,7 +24,7 @@ from types import UnionType
 from typing import Any, get_args, get_origin, get_type_hints
 
 from harness.errors import ConfigError
-from harness.prompting.formats import load_format
+from harness.prompting.formats import load_format, resolve_spec
 from harness.prompting.schema import REPRESENTATIONS
 from harness.prompting.templates import TEMPLATE_MODES
 
@@ -234,4 +234,12 @@ def finish_config(
         nested.setdefault(section, {})[key] = list(value) if isinstance(value, tuple) else value
     apply(cfg, nested, "command line")
     validate(cfg, require_model)
+    # The schema settings the prompt format gives this benchmark, unless set: a loaded
+    # config says what the run renders.
+    spec = resolve_spec(
+        load_format(cfg.prompt.format), cfg.benchmark.name, cfg.prompt.schema, cfg.prompt.rows
+    )
+    cfg.prompt.schema = spec.representation
+    if cfg.prompt.rows is None:
+        cfg.prompt.rows = spec.rows
     return cfg

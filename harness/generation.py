@@ -42,9 +42,9 @@ from harness.config import RunConfig
 from harness.errors import HarnessError, PredictionsError
 from harness.io import dumps, jsonl_objects, write_atomic, write_jsonl
 from harness.progress import make_progress
-from harness.prompting.builder import Prompt, PromptBuilder, recorded_spec, resolve_spec
+from harness.prompting.builder import Prompt, PromptBuilder, recorded_spec
 from harness.prompting.extract import extract_sql
-from harness.prompting.formats import DEFAULT_FORMAT, load_format
+from harness.prompting.formats import DEFAULT_FORMAT, load_format, resolve_spec
 from harness.prompting.templates import template_sha256
 from harness.records import Example
 from harness.samples import check_samples, decoding_table, row_key, wanted_keys

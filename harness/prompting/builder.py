@@ -10,7 +10,6 @@ extracted from `completion_prefix + completion`.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ from harness.config import RunConfig
 from harness.errors import ConfigError, DataError
 from harness.io import write_jsonl
 from harness.prompting import fewshot
-from harness.prompting.formats import PromptFormat, SchemaSpec, context, load_format
+from harness.prompting.formats import SchemaSpec, context, load_format, resolve_spec
 from harness.prompting.schema import SchemaInfo, joined_ddl, read_schema, render_schema
 from harness.prompting.schema_master import render_master_text
 from harness.records import Example
@@ -46,16 +45,6 @@ class SchemaRequest:
     question: str  # for representations that depend on it (value retrieval)
     evidence: str = ""
     context: str = ""  # the example's own CREATE TABLE text (sql-create-context rows)
-
-
-def resolve_spec(fmt: PromptFormat, bench: str, schema: str | None, rows: int | None) -> SchemaSpec:
-    """The format's schema for this benchmark, with the run's --schema / --rows on top."""
-    spec = fmt.schema_for(bench)
-    if schema and schema != spec.representation:
-        spec = SchemaSpec(schema)
-    if rows is not None:
-        spec = dataclasses.replace(spec, rows=rows)
-    return spec
 
 
 def recorded_spec(spec: SchemaSpec) -> dict[str, Any]:

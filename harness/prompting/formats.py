@@ -21,6 +21,7 @@ wording does). The format's identity is the sha256 of the file's bytes.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -217,6 +218,16 @@ def load_format(name_or_path: str) -> PromptFormat:
         f"unknown prompt format {name_or_path!r}; shipped: {', '.join(shipped_formats())} "
         "(or give the path of a .toml format file)"
     )
+
+
+def resolve_spec(fmt: PromptFormat, bench: str, schema: str | None, rows: int | None) -> SchemaSpec:
+    """The format's schema for this benchmark, with the run's --schema / --rows on top."""
+    spec = fmt.schema_for(bench)
+    if schema and schema != spec.representation:
+        spec = SchemaSpec(schema)
+    if rows is not None:
+        spec = dataclasses.replace(spec, rows=rows)
+    return spec
 
 
 def context(
