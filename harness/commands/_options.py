@@ -131,6 +131,7 @@ def score_options_from(kwargs: dict[str, Any]) -> Any:
         allow_missing_db=kwargs["allow_missing_db"],
         no_cache=kwargs["no_cache"],
         limit=kwargs.get("limit"),
+        allow_missing_predictions=kwargs.get("allow_missing_predictions", False),
         cache_dir=kwargs["cache_dir"],
         seed=kwargs["seed"],
         resamples=kwargs["resamples"],
