@@ -131,9 +131,18 @@ def test_paired_bootstrap_of_identical_vectors_is_zero():
     assert (ci.mean, ci.low, ci.high) == (0.0, 0.0, 0.0)
 
 
-def test_paired_bootstrap_is_seeded():
+@pytest.mark.parametrize("ci_of", [paired_bootstrap_diff, lambda b, h, **kw: bootstrap_ci(h, **kw)])
+def test_bootstrap_is_seeded(ci_of):
     base, head = _pair(5, 9, both=20, neither=16)
-    assert paired_bootstrap_diff(base, head, seed=7) == paired_bootstrap_diff(base, head, seed=7)
+    runs = {seed: ci_of(base, head, resamples=300, seed=seed) for seed in range(6)}
+    # The same seed gives the same CI...
+    assert all(ci_of(base, head, resamples=300, seed=s) == ci for s, ci in runs.items())
+    # ...and the seed is used: six seeds do not all draw the same Monte-Carlo bounds
+    # (a seed that is ignored, or replaced by a fixed one, gives one pair of bounds).
+    assert len({(ci.low, ci.high) for ci in runs.values()}) > 1
+
+
+def test_paired_bootstrap_rejects_unpaired_input():
     with pytest.raises(ValueError):
         paired_bootstrap_diff([1, 0], [1])
 
