@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.benchmarks.bird import OFFICIAL_SEPARATOR
+from harness.benchmarks.bird import OFFICIAL_SEPARATOR, load_bird
 from harness.cli import main
 from harness.errors import PredictionsError
-from harness.scoring.scorer import ScoreOptions, score_files
+from harness.predictions import PredictionSet
+from harness.scoring.scorer import ScoreOptions, score_benchmark, score_files
 
 try:
     from test_bird_metrics import Case, build_bird_dir
@@ -147,3 +148,13 @@ def test_score_limit_on_bird_official_json_indexes_the_whole_split(bird, tmp_pat
     opts = ScoreOptions(jobs=1, resamples=50, no_cache=True, limit=1)
     summary = score_files("bird", bird, "dev", pred, tmp_path / "run", options=opts)
     assert summary["n"] == 1 and summary["excluded"]["reasons"]["limit"] == 2
+
+
+def test_scorer_refuses_examples_without_a_prediction(bird, tmp_path):
+    # A caller that builds its own PredictionSet gets the same guard: no silent "".
+    bench = load_bird(bird, "dev")
+    preds = PredictionSet(sql={"0": "SELECT 1"})
+    with pytest.raises(PredictionsError, match=r"no prediction for 2 example\(s\): 1, 2"):
+        score_benchmark(bench, preds, tmp_path / "run", OPTS)
+    preds = PredictionSet(sql={"0": "SELECT 1"}, missing_ids=["1", "2"])
+    assert score_benchmark(bench, preds, tmp_path / "run", OPTS)["n"] == 1
