@@ -2,6 +2,7 @@
 
 Usage:
     python bench/score_speed.py [--data-dir ../shared/data/spider] [--jobs N] [--etype all|exec]
+        [--plug-value]
     OFFICIAL_EVAL_DIR=/path/to/test-suite-sql-eval [OFFICIAL_PYTHON=/path/to/python] \
         python bench/score_speed.py
 
@@ -9,8 +10,9 @@ Workload: the parity corpus (5,868 predictions over the Spider dev databases pre
 when it is there, else Spider dev scored with its own gold as predictions. "cold" starts
 with an empty gold-result cache; "warm" re-scores with the cache that run filled. The
 official evaluator, when given, runs once on the same files in the same process tree,
-and the script prints the ratios. Timings are wall-clock on this machine; nothing here
-is asserted.
+and the script prints the ratios. `--plug-value` scores with that flag (the official
+evaluator too) and also times a warm run without it, as the reference for its cost.
+Timings are wall-clock on this machine; nothing here is asserted.
 """
 
 from __future__ import annotations
@@ -56,19 +58,18 @@ def workload(data_dir: Path) -> tuple[object, PredictionSet, Path, Path]:
     return bench, PredictionSet(sql={e.id: e.gold_sql for e in bench.examples}), gold, pred
 
 
-def time_native(bench, preds, jobs: int, cache: Path, em: bool) -> float:
+def time_native(bench, preds, jobs: int, cache: Path, em: bool, plug_value: bool) -> float:
     out = Path(tempfile.mkdtemp(prefix="score-speed-run-"))
+    opts = ScoreOptions(jobs=jobs, cache_dir=cache, em=em, resamples=1000, plug_value=plug_value)
     start = time.perf_counter()
-    score_benchmark(
-        bench, preds, out, ScoreOptions(jobs=jobs, cache_dir=cache, em=em, resamples=1000)
-    )
+    score_benchmark(bench, preds, out, opts)
     elapsed = time.perf_counter() - start
     shutil.rmtree(out, ignore_errors=True)
     return elapsed
 
 
 def time_official(
-    official: Path, python: str, gold: Path, pred: Path, data_dir: Path, etype: str
+    official: Path, python: str, gold: Path, pred: Path, data_dir: Path, etype: str, plug: bool
 ) -> float:
     cmd = [
         python,
@@ -83,7 +84,7 @@ def time_official(
         str(data_dir / "tables.json"),
         "--etype",
         etype,
-    ]
+    ] + (["--plug_value"] if plug else [])
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=official, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
@@ -102,6 +103,7 @@ def main() -> None:
         default="all",
         help="all = EX + EM + hardness (as the official --etype all)",
     )
+    parser.add_argument("--plug-value", action="store_true", help="score with --plug-value")
     args = parser.parse_args()
     if not (args.data_dir / "database").is_dir():
         sys.exit(f"no Spider data at {args.data_dir} (pass --data-dir)")
@@ -110,18 +112,27 @@ def main() -> None:
     jobs = args.jobs or os.cpu_count() or 1
     em = args.etype == "all"
     cache = Path(tempfile.mkdtemp(prefix="score-speed-cache-"))
-    print(f"workload: {n} examples, jobs={jobs}, etype={args.etype}, cpus={os.cpu_count()}")
-    cold = time_native(bench, preds, jobs, cache, em)
-    warm = time_native(bench, preds, jobs, cache, em)
+    plug = args.plug_value
+    print(
+        f"workload: {n} examples, jobs={jobs}, etype={args.etype}, plug_value={plug}, "
+        f"cpus={os.cpu_count()}"
+    )
+    cold = time_native(bench, preds, jobs, cache, em, plug)
+    warm = time_native(bench, preds, jobs, cache, em, plug)
     print(f"native cold : {cold:8.2f} s  ({n / cold:7.1f} examples/s)")
     print(f"native warm : {warm:8.2f} s  ({n / warm:7.1f} examples/s)")
+    if plug:
+        plain = time_native(bench, preds, jobs, cache, em, False)
+        print(f"warm without --plug-value: {plain:8.2f} s (plug-value costs {warm / plain:.2f}x)")
     shutil.rmtree(cache, ignore_errors=True)
     official_dir = os.environ.get("OFFICIAL_EVAL_DIR")
     if not official_dir:
         print("official    : skipped (set OFFICIAL_EVAL_DIR to a test-suite-sql-eval checkout)")
         return
     python = os.environ.get("OFFICIAL_PYTHON", sys.executable)
-    official = time_official(Path(official_dir), python, gold, pred, args.data_dir, args.etype)
+    official = time_official(
+        Path(official_dir), python, gold, pred, args.data_dir, args.etype, plug
+    )
     print(f"official    : {official:8.2f} s  ({n / official:7.1f} examples/s)")
     print(
         f"speed-up    : cold {official / cold:5.1f}x, warm {official / warm:5.1f}x "

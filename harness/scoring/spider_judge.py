@@ -100,13 +100,14 @@ def judge_spider(task: JudgeTask, ctx: WorkerContext) -> dict[str, Any]:
         return row
 
     # As the official evaluator: the prediction as written first, then (--plug-value)
-    # every way of plugging the gold's literals into it.
-    candidates = chain([pred], plugged_predictions(ex.gold_sql, pred) if opts.plug_value else ())
+    # every way of plugging the gold's values into it. The plugging sees both queries
+    # after the `> =` joins and DISTINCT removal, and its output is run as it comes.
+    pred_exec = oc.exec_text(pred, opts.keep_distinct)
+    plugged = plugged_predictions(gold_exec, pred_exec) if opts.plug_value else iter(())
     first: tuple[bool, bool, ExecResult, ExecResult] | None = None
     verdict_ex = verdict_ts = False
-    for cand in candidates:
-        pred_run = oc.replace_cur_year(oc.exec_text(cand, opts.keep_distinct))
-        result = _judge_one(ctx, ex.db_paths, gold_run, pred_run, ordered)
+    for cand in chain([pred_exec], plugged):
+        result = _judge_one(ctx, ex.db_paths, gold_run, oc.replace_cur_year(cand), ordered)
         if first is None:
             first = result
         verdict_ex = verdict_ex or result[0]
