@@ -64,6 +64,9 @@ fixture-bench: fixture-score
 	@base=$(LEADERBOARD_DIR)/leaderboard.json; [ -f "$$base" ] || base=$(RUNS)/leaderboard/leaderboard.json; \
 	  $(HARNESS) diff "$$base" $(RUNS)/leaderboard/leaderboard.json \
 	  --baseline fixture-baseline --candidate fixture-candidate --gate $(GATE_PP)
+	@echo
+	@echo "== gates (evals/gates.toml: every condition must hold to ship)"
+	@$(HARNESS) gate evals/gates.toml $(RUNS)/leaderboard/leaderboard.json
 
 # The committed leaderboard that CI diffs pull requests against.
 leaderboard: fixture-score

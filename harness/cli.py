@@ -23,6 +23,8 @@ COMMANDS: dict[str, str] = {
     "diff": "harness.commands.diff",
     "prepare": "harness.commands.prepare",
     "reproduce": "harness.commands.reproduce",
+    "gate": "harness.commands.gate",
+    "failures": "harness.commands.failures",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -30,10 +32,12 @@ SHORT_HELP: dict[str, str] = {
     "selftest": "Score gold against gold: must be 100% EX and EM.",
     "generate": "Run a model on a benchmark into a resumable run folder.",
     "bench": "Generate, then score, into one run folder.",
-    "leaderboard": "Build the leaderboard (markdown, JSON, plot) from run folders.",
+    "leaderboard": "Build the leaderboard (markdown, JSON, plots, index.html) from run folders.",
     "diff": "Paired comparison of two leaderboards, for a pull-request comment.",
     "prepare": "Fetch and verify data bundles and the official evaluator.",
     "reproduce": "Re-run a published table and say whether it reproduced.",
+    "gate": "Ship-or-fail decision over a list of conditions on a leaderboard.",
+    "failures": "Export a run's failures: labels, DPO/ORPO preference pairs, summary.",
 }
 
 

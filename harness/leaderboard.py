@@ -275,6 +275,7 @@ def make_entry(run: Run, allow_outages: bool, allow_partial: bool) -> dict[str, 
         "scorer": summary.get("scorer") or {},
         "bootstrap": bootstrap,
         "data_sha256": (summary.get("data") or {}).get("sha256"),
+        "failures": dict(sorted((summary.get("failures") or {}).items())),
         "correct": {m: v for m, v in vectors.items() if v},
     }
 
@@ -531,89 +532,6 @@ def leaderboard_markdown(leaderboard: Mapping[str, Any]) -> str:
     return "\n".join(parts).rstrip() + "\n"
 
 
-# --------------------------------------------------------------------------- plot
-
-
-def plot_accuracy_vs_size(leaderboard: Mapping[str, Any], path: Path) -> None:
-    """EX with its CI against parameter count; frontier models without a published size
-    are drawn as horizontal bands, the way size-ladder plots show API references."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import FuncFormatter, NullFormatter
-
-    tables = leaderboard["tables"] or [{"benchmark": "no runs", "split": "", "entries": []}]
-    fig = Figure(figsize=(7.0, 4.5 * len(tables)), dpi=110)
-    FigureCanvasAgg(fig)  # headless: never touches a display or pyplot's global state
-    axes = fig.subplots(len(tables), 1, squeeze=False)[:, 0]
-    styles = {
-        "open": {"marker": "o", "color": "tab:blue"},
-        "frontier": {"marker": "s", "color": "tab:red"},
-    }
-    fallback = {"marker": "^", "color": "tab:gray"}
-    for ax, table in zip(axes, tables, strict=True):
-        sized = [e for e in table["entries"] if e["params"]]
-        unsized = [e for e in table["entries"] if not e["params"]]
-        labelled: set[str] = set()
-        for e in sized:
-            ex = e["metrics"]["ex"]
-            style = styles.get(e["tier"], fallback)
-            label = e["tier"] if e["tier"] not in labelled else None
-            labelled.add(e["tier"])
-            ax.errorbar(
-                [e["params"]],
-                [100 * ex["mean"]],
-                yerr=[[100 * (ex["mean"] - ex["low"])], [100 * (ex["high"] - ex["mean"])]],
-                fmt=style["marker"],
-                color=style["color"],
-                mfc=style["color"] if e["citable"] else "white",
-                capsize=3,
-                label=label,
-            )
-            ax.annotate(
-                e["config"],
-                (e["params"], 100 * ex["mean"]),
-                textcoords="offset points",
-                xytext=(5, 4),
-                fontsize=7,
-            )
-        for e in unsized:
-            ex = e["metrics"]["ex"]
-            color = styles.get(e["tier"], fallback)["color"]
-            label = f"{e['tier']} (size not given)" if e["tier"] not in labelled else None
-            labelled.add(e["tier"])
-            ax.axhspan(100 * ex["low"], 100 * ex["high"], color=color, alpha=0.08)
-            ax.axhline(100 * ex["mean"], color=color, linestyle="--", linewidth=1, label=label)
-            ax.annotate(
-                f"{e['config']} ({e['tier']})",
-                (0.01, 100 * ex["mean"]),
-                xycoords=("axes fraction", "data"),
-                textcoords="offset points",
-                xytext=(0, 3),
-                fontsize=7,
-                color=color,
-            )
-        if sized:
-            ax.set_xscale("log")
-            sizes = [e["params"] for e in sized]
-            ax.set_xlim(min(sizes) / 1.6, max(sizes) * 1.6)
-            ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: format_params(int(x))))
-            ax.xaxis.set_minor_formatter(NullFormatter())
-            ax.set_xlabel("parameters (log scale)")
-        else:
-            ax.set_xticks([])
-            ax.set_xlabel("no parameter counts given")
-        ax.set_ylabel("EX, % (95% CI)")
-        ax.set_title(f"{table['benchmark']} {table['split']}".strip())
-        ax.grid(True, alpha=0.3)
-        if any(not e["citable"] for e in sized):
-            ax.plot([], [], "o", color="tab:gray", mfc="white", label="not citable")
-        if labelled:
-            ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    with _atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", metadata={"Software": None})
-
-
 # --------------------------------------------------------------------------- output
 
 
@@ -646,8 +564,10 @@ def build_leaderboard(
     allow_outages: bool = False,
     allow_partial: bool = False,
     plot: bool = True,
+    html: bool = True,
 ) -> dict[str, Any]:
-    """Read run folders, write LEADERBOARD.md, leaderboard.json and the plot; return the JSON."""
+    """Read run folders, write LEADERBOARD.md, leaderboard.json, the plot and index.html;
+    return the JSON."""
     if not run_dirs:
         raise ConfigError("no run folders given")
     runs = [load_run(Path(d)) for d in run_dirs]
@@ -662,7 +582,13 @@ def build_leaderboard(
     write_text_atomic(out / JSON_NAME, json.dumps(leaderboard, indent=1, ensure_ascii=False) + "\n")
     write_text_atomic(out / MD_NAME, leaderboard_markdown(leaderboard))
     if plot:
-        plot_accuracy_vs_size(leaderboard, out / PLOT_NAME)
+        from harness.report.plots import write_plots
+
+        write_plots(leaderboard, out)
+    if html:
+        from harness.report.html import HTML_NAME, build_html
+
+        write_text_atomic(out / HTML_NAME, build_html(leaderboard, runs))
     return leaderboard
 
 

@@ -34,17 +34,57 @@ def bootstrap_ci(
     n = int(x.size)
     if n == 0:
         return CI(float("nan"), float("nan"), float("nan"), 0)
+    means = bootstrap_means(x[np.newaxis, :], resamples, seed)[0]
+    return _percentile_ci(float(x.mean()), means, n, confidence)
+
+
+def _percentile_ci(mean: float, means: np.ndarray, n: int, confidence: float) -> CI:
+    alpha = (1.0 - confidence) / 2.0
+    low, high = np.quantile(means, [alpha, 1.0 - alpha])
+    return CI(mean, float(low), float(high), n)
+
+
+def bootstrap_means(x: np.ndarray, resamples: int, seed: int) -> np.ndarray:
+    """(k, n) scores -> (k, resamples) bootstrap means; every row uses the same question draws.
+
+    Shared draws are what make a difference of two rows' means a paired bootstrap: the
+    means of row b minus row a are the means of (b - a) under the same resamples.
+    """
+    k, n = x.shape
     rng = np.random.default_rng(seed)
     # Resample in chunks: 10k x n indices for n ~ 10^4 would be 800 MB at once.
-    means = np.empty(resamples)
+    means = np.empty((k, resamples))
     chunk = max(1, 2_000_000 // n)
     for start in range(0, resamples, chunk):
         stop = min(resamples, start + chunk)
         idx = rng.integers(0, n, size=(stop - start, n))
-        means[start:stop] = x[idx].mean(axis=1)
-    alpha = (1.0 - confidence) / 2.0
-    low, high = np.quantile(means, [alpha, 1.0 - alpha])
-    return CI(float(x.mean()), float(low), float(high), n)
+        for row in range(k):
+            means[row, start:stop] = x[row][idx].mean(axis=1)
+    return means
+
+
+def paired_diff_matrix(
+    vectors: Sequence[Sequence[float]],
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+    confidence: float = DEFAULT_CONFIDENCE,
+) -> dict[tuple[int, int], CI]:
+    """Paired CIs of mean(row j) - mean(row i) for every i < j, with one set of draws.
+
+    Equal (up to float rounding) to `paired_bootstrap_diff(rows[i], rows[j])` for each pair,
+    at the cost of one bootstrap per row instead of one per pair.
+    """
+    x = np.asarray(vectors, dtype=float)
+    if x.ndim != 2 or x.shape[1] == 0:
+        raise ValueError("paired_diff_matrix needs k vectors of one non-zero length")
+    means = bootstrap_means(x, resamples, seed)
+    point = x.mean(axis=1)
+    n = int(x.shape[1])
+    return {
+        (i, j): _percentile_ci(float(point[j] - point[i]), means[j] - means[i], n, confidence)
+        for i in range(len(x))
+        for j in range(i + 1, len(x))
+    }
 
 
 @dataclass(frozen=True)

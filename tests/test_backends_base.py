@@ -42,6 +42,8 @@ def test_core_imports_stay_torch_free() -> None:
         "import harness.commands.generate, harness.commands.bench\n"
         "import harness.scoring.scorer, harness.scoring.spider_judge, harness.commands.score\n"
         "import harness.leaderboard, harness.diffing\n"
+        "import harness.report.html, harness.report.plots, harness.gate, harness.failures_export\n"
+        "import harness.commands.gate, harness.commands.failures\n"
         "heavy = ('torch', 'transformers', 'peft', 'openai', 'anthropic')\n"
         "bad = [m for m in heavy if m in sys.modules]\n"
         "assert not bad, bad\n"

@@ -17,11 +17,16 @@ from harness.leaderboard import (
     build_leaderboard,
     format_params,
 )
+from harness.report.html import HTML_NAME
+from harness.report.plots import PLOT_NAMES
 
 try:  # tests/ as plain folder (pytest puts it on sys.path) or as a package
     from runs_factory import default_config, make_run, sha, vector
 except ImportError:  # pragma: no cover
     from tests.runs_factory import default_config, make_run, sha, vector
+
+
+ALL_FILES = (JSON_NAME, MD_NAME, HTML_NAME, *PLOT_NAMES)
 
 
 def _table(leaderboard, benchmark="spider", split="dev"):
@@ -119,11 +124,11 @@ def test_rebuilding_gives_identical_files(tmp_path):
     build_leaderboard(list(reversed(runs)), tmp_path / "two")
     plain = tmp_path / "plain.txt"
     plain.write_text("x")  # the mode an ordinary write gets under this umask
-    for name in (JSON_NAME, MD_NAME, PLOT_NAME):
+    for name in ALL_FILES:
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
         assert (tmp_path / "one" / name).stat().st_mode == plain.stat().st_mode
     assert sorted(p.name for p in (tmp_path / "one").iterdir()) == sorted(
-        [JSON_NAME, MD_NAME, PLOT_NAME]
+        ALL_FILES
     )  # no temporary files left behind
 
 
@@ -326,7 +331,7 @@ def test_cli_writes_files_and_reports_errors_in_one_line(tmp_path, capsys):
     assert main(["leaderboard", str(run), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "| 1      | cli-run" in printed or "cli-run" in _md_row(printed, "cli-run")[1]
-    assert {p.name for p in out.iterdir()} == {JSON_NAME, MD_NAME, PLOT_NAME}
+    assert {p.name for p in out.iterdir()} == set(ALL_FILES)
 
     outage = make_run(tmp_path / "runs", "outage", vector(10, [1]), excluded={"outage": 1})
     assert main(["leaderboard", str(outage), "--out", str(out)]) == 2

@@ -218,3 +218,17 @@ def test_errors_say_what_is_wrong():
         paired_bootstrap_diff([1, 0], [1])
     with pytest.raises(ValueError, match=r"^McNemar's test needs 0/1 correctness vectors$"):
         mcnemar_exact([0, 2], [1, 1])
+
+
+def test_paired_diff_matrix_equals_pairwise_paired_bootstrap():
+    from harness.stats import paired_bootstrap_diff, paired_diff_matrix
+
+    rng = np.random.default_rng(7)
+    vectors = rng.integers(0, 2, size=(4, 300))
+    matrix = paired_diff_matrix(vectors, resamples=2000, seed=3)
+    assert set(matrix) == {(i, j) for i in range(4) for j in range(i + 1, 4)}
+    for (i, j), ci in matrix.items():
+        one = paired_bootstrap_diff(vectors[i], vectors[j], resamples=2000, seed=3)
+        assert ci.n == one.n == 300
+        for field in ("mean", "low", "high"):
+            assert getattr(ci, field) == pytest.approx(getattr(one, field), abs=1e-12)

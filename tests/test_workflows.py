@@ -162,3 +162,24 @@ def test_run_blocks_are_valid_bash(path, tmp_path):
         script.write_text(step["run"])
         result = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
         assert result.returncode == 0, f"{path.name} {job_name} {step.get('name')}: {result.stderr}"
+
+
+def test_pull_request_comment_carries_the_gate_and_a_failing_gate_fails_the_job():
+    from harness.gate import load_gates, run_gates
+
+    build = _load(BUILD)
+    steps = [step for job_name, _job, step in _steps(build) if job_name == "build"]
+    names = [s.get("name", "") for s in steps]
+    diff_step = steps[names.index("Diff against the base branch")]
+    assert "harness gate evals/gates.toml" in diff_step["run"]
+    assert 'cat "$out/gate.md"; } >> "$out/diff.md"' in diff_step["run"]
+    enforce = names.index("Enforce the gate")
+    uploads = [i for i, s in enumerate(steps) if s.get("uses", "").startswith("actions/upload")]
+    assert uploads and enforce > max(uploads)  # the comment still gets the reason
+    comment_if = _load(COMMENT)["jobs"]["comment"]["if"]
+    assert "'failure'" in comment_if and "'success'" in comment_if
+    # The committed gates hold on the committed fixture leaderboard.
+    assert load_gates(REPO / "evals" / "gates.toml")
+    committed = REPO / "leaderboard" / "leaderboard.json"
+    if committed.is_file():
+        assert run_gates(REPO / "evals" / "gates.toml", committed).decision == "ship"

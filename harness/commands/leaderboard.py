@@ -16,7 +16,7 @@ import click
     "out_dir",
     required=True,
     type=click.Path(file_okay=False, path_type=Path),
-    help="Folder for LEADERBOARD.md, leaderboard.json and accuracy_vs_size.png.",
+    help="Folder for LEADERBOARD.md, leaderboard.json, index.html and the PNGs.",
 )
 @click.option(
     "--allow-outages", is_flag=True, help="List runs with provider outages (as not citable)."

@@ -1,0 +1,1 @@
+"""Reporting for people: index.html (tables, charts, question explorer) and its pieces."""
