@@ -8,7 +8,7 @@
 #        JOBS=1 bash bench/mutation.sh     (worker processes; default 2)
 #
 # mutmut copies the package into mutants/ (git-ignored) and runs the selected tests once
-# per mutant; about 6 minutes on 2 cores. It prints the survivors per module; the
+# per mutant; about 7 minutes on 2 shared cores. It prints the survivors per module; the
 # equivalent ones (no test can tell them apart) are listed, with reasons, in
 # bench/mutation_equivalent.txt. `mutmut show NAME` prints a mutant's diff.
 set -euo pipefail

@@ -232,3 +232,13 @@ def test_paired_diff_matrix_equals_pairwise_paired_bootstrap():
         assert ci.n == one.n == 300
         for field in ("mean", "low", "high"):
             assert getattr(ci, field) == pytest.approx(getattr(one, field), abs=1e-12)
+
+
+def test_paired_diff_matrix_sizes_and_errors():
+    from harness.stats import paired_diff_matrix
+
+    assert paired_diff_matrix([[1], [0]], resamples=50) == {(0, 1): CI(-1.0, -1.0, -1.0, 1)}
+    needs = r"^paired_diff_matrix needs k vectors of one non-zero length$"
+    for bad in ([[], []], [1, 0]):
+        with pytest.raises(ValueError, match=needs):
+            paired_diff_matrix(bad)
