@@ -3,8 +3,8 @@
     [model]      spec, revision, dtype, adapters = ["path@0.7", ...], route, base_url,
                  combination, name, tier
     [benchmark]  name, split, data_dir, db_dir
-    [prompt]     schema, shots, shots_from, rows, template
-    [decoding]   max_new_tokens, temperature, top_p, seed, batch_size
+    [prompt]     schema, shots, shots_from, rows, template, format
+    [decoding]   max_new_tokens, temperature, top_p, seed, batch_size, samples
     [run]        limit, concurrency, max_retries, retry_base_s, timeout_s, device_map,
                  tensor_parallel_size, api_key_env, cache, cache_path
 
@@ -23,6 +23,7 @@ from types import UnionType
 from typing import Any, get_args, get_origin, get_type_hints
 
 from harness.errors import ConfigError
+from harness.prompting.cards import PROMPT_FORMATS
 from harness.prompting.schema import SCHEMA_KINDS
 from harness.prompting.templates import TEMPLATE_MODES
 
@@ -60,6 +61,7 @@ class PromptConfig:
     shots_from: str = "train"  # a split of the same benchmark, or a JSONL file of shots
     rows: int = 3
     template: str = "auto"  # auto | chat | plain (local models; APIs take messages)
+    format: str = "harness"  # harness | a model card's input layout (prompting/cards.py)
 
 
 @dataclass
@@ -69,6 +71,8 @@ class DecodingConfig:
     top_p: float = 1.0
     seed: int = 0
     batch_size: int = 8
+    # Completions per example (sampled: pass@k and maj@N); 1 is plain greedy-style output.
+    samples: int = 1
 
 
 @dataclass
@@ -162,6 +166,10 @@ def validate(cfg: RunConfig) -> None:
         raise ConfigError(
             f"unknown template {cfg.prompt.template!r}; known: {', '.join(TEMPLATE_MODES)}"
         )
+    if cfg.prompt.format not in PROMPT_FORMATS:
+        raise ConfigError(
+            f"unknown prompt format {cfg.prompt.format!r}; known: {', '.join(PROMPT_FORMATS)}"
+        )
     if cfg.model.tier not in (None, "open", "frontier"):
         raise ConfigError(f"tier must be 'open' or 'frontier', got {cfg.model.tier!r}")
     if cfg.model.adapters and cfg.model.route:
@@ -173,6 +181,7 @@ def validate(cfg: RunConfig) -> None:
         (cfg.decoding.temperature >= 0, "temperature must be >= 0"),
         (0 < cfg.decoding.top_p <= 1, "top_p must be in (0, 1]"),
         (cfg.decoding.batch_size >= 1, "batch_size must be >= 1"),
+        (cfg.decoding.samples >= 1, "samples must be >= 1"),
         (cfg.run.concurrency >= 1, "concurrency must be >= 1"),
         (cfg.run.max_retries >= 0, "max_retries must be >= 0"),
         (cfg.run.retry_base_s >= 0, "retry_base_s must be >= 0"),

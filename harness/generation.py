@@ -5,6 +5,8 @@ RUN_DIR/predictions.jsonl gets one line per example, appended and flushed as eac
 completes. Rerunning the same command resumes: done ids are skipped, a torn last line (a
 kill mid-write) is dropped and redone, outage rows are retried, and a different
 configuration is refused. A finished file is rewritten (atomically) in split order.
+With `decoding.samples` N > 1 a row is one (example, sample) pair, carrying "sample"
+(0..N-1), and resumption, outages and the order work per pair.
 """
 
 from __future__ import annotations
@@ -41,10 +43,12 @@ from harness.errors import DataError, HarnessError, PredictionsError
 from harness.io import dumps, jsonl_objects, write_atomic, write_jsonl
 from harness.progress import make_progress
 from harness.prompting import fewshot
+from harness.prompting.cards import DEFAULT_FORMAT, card_messages, joined_ddl
 from harness.prompting.extract import extract_sql
 from harness.prompting.schema import SchemaInfo, read_schema, render_schema
 from harness.prompting.templates import Shot, build_messages, template_sha256
 from harness.records import Example
+from harness.samples import check_samples, decoding_table, row_key, wanted_keys
 
 PREDICTIONS = "predictions.jsonl"
 CONFIG = "config.toml"
@@ -64,7 +68,7 @@ class RunDirError(HarnessError):
 @dataclass
 class GenerationResult:
     run_dir: Path
-    n_total: int  # examples in scope (after --limit)
+    n_total: int  # rows in scope: examples (after --limit) x samples
     n_done: int  # of those, rows with an answer (errors included, outages not)
     n_new: int  # rows produced by this call
     outage_ids: list[str] = field(default_factory=list)
@@ -218,12 +222,14 @@ def resolve_tables(
             "shots_from": cfg.prompt.shots_from if cfg.prompt.shots else None,
             "template": _template_mode(backend) if backend else None,
             "template_sha256": template_sha256(backend.template_id()) if backend else None,
+            # Only a non-default format is written, so older run folders still resume.
+            "format": cfg.prompt.format if cfg.prompt.format != DEFAULT_FORMAT else None,
         }
     tables = {
         "model": model,
         "benchmark": asdict(cfg.benchmark),
         "prompt": prompt,
-        "decoding": asdict(cfg.decoding),
+        "decoding": decoding_table(cfg),
         "run": {k: v for k, v in asdict(cfg.run).items() if k not in ("cache",)},
     }
     return {k: v for k, v in _drop_none(tables).items() if v}
@@ -332,6 +338,9 @@ class PromptBuilder:
         )
 
     def messages(self, ex: Example) -> tuple[dict[str, str], ...]:
+        if self.cfg.prompt.format != DEFAULT_FORMAT:
+            ddl = ex.context or joined_ddl([t.ddl for t in self.example_schema(ex).tables])
+            return card_messages(self.cfg.prompt.format, ddl, ex.question)
         shots = []
         for item in fewshot.select_shots(
             self.pool, self.cfg.prompt.shots, self.cfg.decoding.seed, ex.id, ex.question
@@ -386,15 +395,19 @@ def _open_backend(cfg: RunConfig, options: BackendOptions) -> Backend:
     return CachedBackend(backend, ResponseCache(path))
 
 
-def make_row(ex: Example, c: Completion, route: RouteDecision | None) -> dict[str, Any]:
+def make_row(
+    ex: Example, c: Completion, route: RouteDecision | None, sample: int | None = None
+) -> dict[str, Any]:
     if c.outage:
         sql = ""
     elif c.sql is not None:
         sql = c.sql
     else:
         sql = extract_sql(c.text)
-    row: dict[str, Any] = {
-        "id": ex.id,
+    row: dict[str, Any] = {"id": ex.id}
+    if sample is not None:
+        row["sample"] = sample
+    row |= {
         "db_id": ex.db_id,
         "question": ex.question,
         "raw_completion": c.text,
@@ -424,6 +437,7 @@ def generate(cfg: RunConfig, out_dir: Path, progress: bool = True) -> Generation
 def _generate_locked(
     cfg: RunConfig, out_dir: Path, progress: bool, started: float
 ) -> GenerationResult:
+    check_samples(cfg)
     adapters = parse_adapters(cfg.model.adapters)
     router = Router.from_file(Path(cfg.model.route)) if cfg.model.route else None
     config_path = out_dir / CONFIG
@@ -443,9 +457,11 @@ def _generate_locked(
     )
     examples = bench.examples[: cfg.run.limit] if cfg.run.limit else bench.examples
     rows = read_predictions_file(pred_path)
-    answered = {r["id"]: r for r in rows if not r.get("outage")}
-    pending = [e for e in examples if e.id not in answered]
-    result = GenerationResult(out_dir, len(examples), 0, 0)
+    answered = {row_key(r): r for r in rows if not r.get("outage")}
+    wanted = wanted_keys(examples, cfg.decoding.samples)
+    by_id = {e.id: e for e in examples}
+    pending = [(by_id[i], k) for i, k in wanted if (i, k) not in answered]
+    result = GenerationResult(out_dir, len(wanted), 0, 0)
 
     if pending or old is None:
         options = backend_options(cfg, adapters, router)
@@ -461,19 +477,21 @@ def _generate_locked(
         rows = read_predictions_file(pred_path)
 
     in_scope = {e.id for e in examples}
-    final = {r["id"]: r for r in rows if r["id"] in in_scope}
+    final = {row_key(r): r for r in rows if r["id"] in in_scope}
     result.n_done = sum(1 for r in final.values() if not r.get("outage"))
-    result.outage_ids = [e.id for e in examples if final.get(e.id, {}).get("outage")]
+    outage_of = {key[0] for key, r in final.items() if r.get("outage")}
+    result.outage_ids = [e.id for e in examples if e.id in outage_of]
     result.errors = sum(1 for r in final.values() if r.get("error") and not r.get("outage"))
     result.tokens_in = sum(r.get("tokens_in") or 0 for r in final.values())
     result.tokens_out = sum(r.get("tokens_out") or 0 for r in final.values())
     costs = [r["cost_usd"] for r in final.values() if r.get("cost_usd") is not None]
     result.cost_usd = round(sum(costs), 6) if costs else None
-    if len(final) == len(examples) and [r["id"] for r in rows] != [e.id for e in examples]:
+    order = {e.id: i for i, e in enumerate(examples)}
+    if len(final) == len(wanted) and [row_key(r) for r in rows] != wanted:
         # Rows were appended as they finished; a complete file reads in split order.
-        order = {e.id: i for i, e in enumerate(examples)}
         extra = [r for r in rows if r["id"] not in in_scope]
-        write_jsonl(pred_path, sorted(final.values(), key=lambda r: order[r["id"]]) + extra)
+        ordered = sorted(final.values(), key=lambda r: (order[r["id"]], row_key(r)[1]))
+        write_jsonl(pred_path, ordered + extra)
     result.wall_s = time.perf_counter() - started
     return result
 
@@ -481,7 +499,7 @@ def _generate_locked(
 def _run_pending(
     cfg: RunConfig,
     bench: BenchmarkData,
-    pending: list[Example],
+    pending: list[tuple[Example, int]],
     backend: Backend,
     router: Router | None,
     pred_path: Path,
@@ -494,17 +512,26 @@ def _run_pending(
     builder = PromptBuilder(cfg, bench) if backend.uses_prompts else None
     requests: list[Request] = []
     routes: list[RouteDecision | None] = []
+    prepared: dict[str, tuple[tuple[dict[str, str], ...], RouteDecision | None]] = {}
     with make_progress(progress) as bar:
         task = bar.add_task("prepare", total=len(pending))
-        for ex in pending:
-            decision = (
-                router.classify(bench.name, builder.example_schema(ex))
-                if router and builder
-                else None
-            )
-            messages = builder.messages(ex) if builder else ()
+        for ex, sample in pending:
+            if ex.id not in prepared:  # once per example, whatever the number of samples
+                decision = (
+                    router.classify(bench.name, builder.example_schema(ex))
+                    if router and builder
+                    else None
+                )
+                prepared[ex.id] = (builder.messages(ex) if builder else (), decision)
+            messages, decision = prepared[ex.id]
             requests.append(
-                Request(ex.id, index[ex.id], messages, adapter=decision.route if decision else None)
+                Request(
+                    ex.id,
+                    index[ex.id],
+                    messages,
+                    adapter=decision.route if decision else None,
+                    sample=sample,
+                )
             )
             routes.append(decision)
             bar.advance(task)
@@ -521,8 +548,10 @@ def _run_pending(
             task = bar.add_task(
                 f"generate {_short(backend.kind, backend.target)}", total=len(requests)
             )
+            sampled = cfg.decoding.samples > 1
             for i, completion in backend.generate(requests, decoding):
-                appender.write(make_row(pending[i], completion, routes[i]))
+                ex, sample = pending[i]
+                appender.write(make_row(ex, completion, routes[i], sample if sampled else None))
                 result.n_new += 1
                 result.cached += completion.cached
                 bar.advance(task)

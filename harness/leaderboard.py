@@ -29,7 +29,7 @@ from harness.identity import (
 )
 from harness.io import jsonl_objects
 from harness.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, DEFAULT_SEED, bootstrap_ci
-from harness.summary import METRIC_LABELS
+from harness.summary import METRIC_LABELS, SAMPLED_PREFIXES, sampled_metric_names
 
 SCHEMA_VERSION = 1
 # Per-question metrics, in column order. The 0/1 ones are correctness; BIRD's Soft-F1 and
@@ -160,7 +160,7 @@ def _check_consistent(run_dir: Path, summary: Mapping[str, Any], rows: list[dict
         raise DataError(
             f"{run_dir}: summary.json says n={summary['n']} but rows.jsonl has {len(rows)} rows"
         )
-    for metric in METRICS:
+    for metric in (*METRICS, *sampled_metric_names(summary)):
         recorded = (summary["metrics"].get(metric) or {}).get("mean")
         values = [row[metric] for row in rows if row.get(metric) is not None]
         if recorded is None or not values:
@@ -230,10 +230,10 @@ def make_entry(run: Run, allow_outages: bool, allow_partial: bool) -> dict[str, 
             for r in run.rows
             if r.get(metric) is not None
         }
-        for metric in METRICS
+        for metric in (*METRICS, *sampled_metric_names(summary))
     }
     metrics: dict[str, Any] = {}
-    for metric in METRICS:
+    for metric in vectors:
         ci = _metric_ci(summary["metrics"].get(metric), list(vectors[metric].values()), bootstrap)
         if ci is not None:
             metrics[metric] = ci
@@ -388,7 +388,8 @@ def _levels(entries: Sequence[Mapping[str, Any]]) -> list[str]:
 
 def table_markdown(table: Mapping[str, Any]) -> str:
     entries = table["entries"]
-    metrics = [m for m in METRICS if any(m in e["metrics"] for e in entries)]
+    sampled = {m for e in entries for m in e["metrics"] if m.startswith(SAMPLED_PREFIXES)}
+    metrics = [m for m in METRICS if any(m in e["metrics"] for e in entries)] + sorted(sampled)
     levels = _levels(entries)
     show_speed = any(e["tokens_per_s"] is not None for e in entries)
     show_cost = any(e["cost_per_1k_usd"] is not None for e in entries)
@@ -396,7 +397,7 @@ def table_markdown(table: Mapping[str, Any]) -> str:
     show_evidence = any(e.get("evidence") is not None for e in entries)
     headers = ["rank", "config", "tier", "params"]
     headers += ["evidence"] if show_evidence else []
-    headers += [f"{METRIC_LABELS[m]} [95% CI]" for m in metrics]
+    headers += [f"{METRIC_LABELS.get(m, m)} [95% CI]" for m in metrics]
     headers += [f"EX {level}" for level in levels]
     headers += ["n"]
     headers += ["tokens/s"] if show_speed else []

@@ -2,6 +2,8 @@
 
 Two formats: the official one (one SQL per line in split order, text after a TAB
 ignored) and JSONL objects with at least "id" and "sql" (what `harness generate` writes).
+A sampled JSONL file (`--samples N`) has one line per (id, "sample": 0..N-1); every id
+then needs all N samples, and an outage in any of them leaves the id unscored.
 """
 
 from __future__ import annotations
@@ -28,6 +30,79 @@ class PredictionSet:
     meta: dict[str, dict[str, object]] = field(default_factory=dict)
     # Questions in scope without a line, accepted only with allow_missing (a partial score).
     missing_ids: list[str] = field(default_factory=list)
+    # Sampled files only: each id's SQL by sample index (`sql` then holds sample 0's).
+    samples: dict[str, list[str]] = field(default_factory=dict)
+
+
+class SampleCollector:
+    """Gathers the lines of a sampled predictions file (those carrying "sample") and checks
+    that each id has samples 0..N-1 once, with one N for the whole file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.sql: dict[str, dict[int, str]] = {}
+        self.line: dict[tuple[str, int], int] = {}
+        self.outage: set[str] = set()
+        self.unsampled_line: int | None = None
+
+    def sample_of(self, obj: dict, lineno: int) -> int | None:
+        """The line's sample index (None for an unsampled line); a file mixing the two, or
+        an index that is not a non-negative integer, is refused."""
+        if "sample" not in obj:
+            if self.line:
+                raise PredictionsError(
+                    f"{self.path}:{lineno}: no 'sample' field, but earlier lines carry one"
+                )
+            self.unsampled_line = self.unsampled_line or lineno
+            return None
+        k = obj["sample"]
+        if not isinstance(k, int) or isinstance(k, bool) or k < 0:
+            raise PredictionsError(f"{self.path}:{lineno}: 'sample' must be an integer >= 0")
+        if self.unsampled_line is not None:
+            raise PredictionsError(
+                f"{self.path}:{lineno}: a 'sample' field, but line {self.unsampled_line} has none"
+            )
+        return k
+
+    def add(self, pid: str, sample: int, obj: dict, lineno: int, preds: PredictionSet) -> None:
+        first = self.line.get((pid, sample))
+        if first is not None:
+            raise PredictionsError(
+                f"{self.path}:{lineno}: duplicate id {pid!r} sample {sample} (first on line "
+                f"{first})"
+            )
+        self.line[(pid, sample)] = lineno
+        if obj.get("outage"):
+            self.outage.add(pid)
+            return
+        self.sql.setdefault(pid, {})[sample] = line_sql(obj, self.path, lineno, pid)
+        meta = line_meta(obj)
+        if meta:
+            total = preds.meta.setdefault(pid, {})
+            for key, value in meta.items():
+                if isinstance(value, (int, float)):
+                    total[key] = total.get(key, 0) + value  # type: ignore[operator]
+                else:
+                    total.setdefault(key, value)
+
+    def finish(self, preds: PredictionSet) -> None:
+        if not self.line:
+            return
+        n = 1 + max(k for _, k in self.line)
+        for pid in sorted({p for p, _ in self.line}, key=lambda s: (len(s), s)):
+            have = sorted(k for p, k in self.line if p == pid)
+            if have != list(range(n)):
+                raise PredictionsError(
+                    f"{self.path}: id {pid!r} has samples {have[:8]}; every id needs samples "
+                    f"0..{n - 1} (rerun the generation to finish them)"
+                )
+            if pid in self.outage:
+                preds.outage_ids.append(pid)
+                preds.meta.pop(pid, None)
+                continue
+            by_k = self.sql[pid]
+            preds.samples[pid] = [by_k[k] for k in range(n)]
+            preds.sql[pid] = by_k[0]
 
 
 def _looks_like_jsonl(path: Path, first_line: str) -> bool:
@@ -96,11 +171,16 @@ def _read_lines(path: Path, lines: list[str], examples: list[Example]) -> Predic
 def _read_jsonl(path: Path, lines: list[str]) -> PredictionSet:
     preds = PredictionSet(sql={})
     seen_line: dict[str, int] = {}
+    sampled = SampleCollector(path)
     # A torn final line (a run killed mid-write) is not a prediction.
     for lineno, obj in jsonl_objects(lines, path, PredictionsError, skip_torn_last=True):
         if "id" not in obj:
             raise PredictionsError(f"{path}:{lineno}: missing field 'id'")
         pid = str(obj["id"])
+        sample = sampled.sample_of(obj, lineno)
+        if sample is not None:
+            sampled.add(pid, sample, obj, lineno, preds)
+            continue
         sql = "" if obj.get("outage") else line_sql(obj, path, lineno, pid)
         if pid in seen_line:
             raise PredictionsError(
@@ -114,6 +194,7 @@ def _read_jsonl(path: Path, lines: list[str]) -> PredictionSet:
         meta = line_meta(obj)
         if meta:
             preds.meta[pid] = meta
+    sampled.finish(preds)
     return preds
 
 
@@ -177,5 +258,6 @@ def join_to_split(
         outage_ids=[i for i in preds.outage_ids if i in in_scope],
         fmt=preds.fmt,
         meta={k: v for k, v in preds.meta.items() if k in in_scope},
+        samples={k: v for k, v in preds.samples.items() if k in in_scope},
         missing_ids=missing,
     )

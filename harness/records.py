@@ -34,9 +34,15 @@ class Example:
 
 
 class Prediction(TypedDict, total=False):
-    """One line of predictions.jsonl (the generation stage's output)."""
+    """One line of predictions.jsonl (the generation stage's output).
+
+    With `--samples N` (N > 1) there is one line per (id, sample): `sample` is 0..N-1, the
+    lines of one id appear in sample order once the run is complete, and an unsampled run
+    writes no `sample` field at all.
+    """
 
     id: str
+    sample: int
     db_id: str
     question: str
     raw_completion: str
@@ -54,8 +60,30 @@ class Prediction(TypedDict, total=False):
     route_confidence: float
 
 
+class SampleVerdict(TypedDict, total=False):
+    """One sample's verdicts inside a sampled Row (see harness/scoring/sampled.py)."""
+
+    sample: int
+    pred_sql: str
+    ex: int
+    ts: int
+    em: int
+    error: str
+    failure: str
+    # Digest of the sample's result on the first database as a set of rows (what the
+    # majority vote groups by); None when it did not execute.
+    vote_key: str | None
+
+
 class Row(TypedDict, total=False):
-    """One line of rows.jsonl (the scoring stage's output)."""
+    """One line of rows.jsonl (the scoring stage's output).
+
+    A sampled run (predictions with `sample`) keeps sample 0's verdicts in the top-level
+    fields and adds `samples` (a SampleVerdict per sample), `n_samples`, `n_correct`,
+    "pass@1", "pass@N", "maj@N" and `maj_sample` (the vote's winner, None if none ran).
+    A benchmark without databases (create-context) has no `ex`/`ts`: `em` and
+    `string_match` instead.
+    """
 
     id: str
     db_id: str
@@ -68,3 +96,8 @@ class Row(TypedDict, total=False):
     error: str | None
     mismatch: dict[str, Any] | None
     failure: str | None
+    string_match: int
+    samples: list[SampleVerdict]
+    n_samples: int
+    n_correct: int
+    maj_sample: int | None

@@ -3,7 +3,11 @@
 A published table is a TOML file under `spider/published/` or `bird/published/`: its
 source, the metric, `[defaults.*]` run-config tables shared by every row, and `[[rows]]`,
 each a run config (`[rows.model]`, `[rows.prompt]`, `[rows.decoding]`, ...: the same
-tables as a `harness bench` config file) plus `[rows.published]` value/low/high/n.
+tables as a `harness bench` config file) plus `[rows.published]` value/low/high/n, an
+optional per-row `metric` (ex, ts, maj@8, ...: any metric the scorer reports; default the
+table's), and `[rows.setup]` (also under `[defaults.setup]`): what the source did that is
+not a run-config key (prompt format, evaluator, test-suite or not, engine), printed by
+--dry-run. A benchmark value `asset:NAME` is the folder `harness prepare NAME` fills.
 
 Each row runs through the bench pipeline (generate, then score) into
 `runs/reproduce/<table>/<row>/`, and the table is written as markdown next to them:
@@ -27,9 +31,16 @@ from harness.config import SECTIONS
 from harness.errors import ConfigError, HarnessError
 from harness.io import write_atomic, write_json
 from harness.manifest import harness_home
+from harness.reproduce_report import (  # noqa: F401 - re-exported
+    describe_outcome,
+    outcome_json,
+    render_markdown,
+    render_plan,
+)
 
 TABLE_DIRS = ("spider/published", "bird/published")
 ENV_PREFIX = "env:"
+ASSET_PREFIX = "asset:"
 
 
 @dataclass(frozen=True)
@@ -47,6 +58,8 @@ class Row:
     config: dict[str, dict[str, Any]]  # run-config tables, defaults merged in
     published: Published
     notes: str = ""
+    metric: str = "ex"
+    setup: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -126,8 +139,10 @@ def load_table(name: str | Path) -> Table:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    defaults = data.get("defaults", {})
+    defaults = dict(data.get("defaults", {}))
+    default_setup = dict(defaults.pop("setup", {}))
     _check_sections(defaults, f"{path}: defaults")
+    table_metric = str(data.get("metric", "ex"))
     rows = []
     seen: set[str] = set()
     for i, raw in enumerate(data.get("rows", [])):
@@ -139,7 +154,9 @@ def load_table(name: str | Path) -> Table:
         pub = raw.get("published")
         if not isinstance(pub, dict) or "value" not in pub:
             raise ConfigError(f"{where}: [rows.published] value is required")
-        config = {k: v for k, v in raw.items() if isinstance(v, dict) and k != "published"}
+        config = {
+            k: v for k, v in raw.items() if isinstance(v, dict) and k not in ("published", "setup")
+        }
         _check_sections(config, where)
         try:
             published = Published(
@@ -157,6 +174,8 @@ def load_table(name: str | Path) -> Table:
                 config=_merge(defaults, config),
                 published=published,
                 notes=str(raw.get("notes", "")),
+                metric=str(raw.get("metric", table_metric)),
+                setup={**default_setup, **raw.get("setup", {})},
             )
         )
     if not rows:
@@ -165,7 +184,7 @@ def load_table(name: str | Path) -> Table:
         path=path,
         id=str(data.get("id", path.stem)),
         title=str(data.get("title", path.stem)),
-        metric=str(data.get("metric", "ex")),
+        metric=table_metric,
         source=dict(data.get("source", {})),
         rows=rows,
         notes=str(data.get("notes", "")),
@@ -218,14 +237,35 @@ _ASSETS = {
 }
 
 
+# The run-config key that selects a prompt format (issue 12 section 1, `--prompt`); None
+# while this harness has no such key, so a row asking for one is reported, not run.
+PROMPT_FORMAT_KEY: str | None = None
+
+
+def _prompt_format(row: Row, config: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    name = row.setup.get("prompt_format")
+    if not name or name == "harness":
+        return config, ""
+    if PROMPT_FORMAT_KEY is None:
+        return config, f"needs the {name!r} prompt format, which this harness does not have yet"
+    section, key = PROMPT_FORMAT_KEY.split(".")
+    return {**config, section: {**config.get(section, {}), key: name}}, ""
+
+
 def _with_data_dir(config: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Point the row at the prepared data (`harness prepare`'s folder) unless it names one."""
-    bench = dict(config.get("benchmark", {}))
-    asset = _ASSETS.get((bench.get("name", "spider"), bench.get("split", "dev")))
-    if asset is None or bench.get("data_dir"):
-        return config
+    """Point the row at the prepared data (`harness prepare`'s folder) unless it names one;
+    `asset:NAME` values become that asset's folder."""
     from harness.manifest import get_asset
 
+    bench = {
+        k: str(get_asset(v[len(ASSET_PREFIX) :]).dest())
+        if isinstance(v, str) and v.startswith(ASSET_PREFIX)
+        else v
+        for k, v in config.get("benchmark", {}).items()
+    }
+    asset = _ASSETS.get((bench.get("name", "spider"), bench.get("split", "dev")))
+    if asset is None or bench.get("data_dir"):
+        return {**config, "benchmark": bench}
     bench["data_dir"] = str(get_asset(asset).dest())
     return {**config, "benchmark": bench}
 
@@ -255,26 +295,13 @@ def plan(
     planned = []
     for row in rows:
         config, problem = _resolve_adapters(_with_data_dir(row.config))
+        config, format_problem = _prompt_format(row, config)
+        problem = "; ".join(p for p in (problem, format_problem) if p)
         run_dir = runs_dir / row.id
         config_path = run_dir / "reproduce-config.toml"
         command = ["harness", "bench", "--config", str(config_path), "--out", str(run_dir)]
         planned.append(Planned(row, run_dir, config_path, command, config_toml(config), problem))
     return planned
-
-
-def render_plan(table: Table, planned: list[Planned]) -> str:
-    """What --dry-run prints: per row, the config file it would write and the command."""
-    out = [f"# {table.title} ({table.path})", ""]
-    for p in planned:
-        out.append(f"## {p.row.id}: {p.row.label}")
-        if p.problem:
-            out.append(f"# cannot run yet: {p.problem}")
-        out.append(f"cat > {shlex.quote(str(p.config_path))} <<'EOF'")
-        out.append(p.config_text.rstrip("\n"))
-        out.append("EOF")
-        out.append(p.shell())
-        out.append("")
-    return "\n".join(out)
 
 
 # ---------------------------------------------------------------- running
@@ -349,7 +376,7 @@ def reproduce(
                 cfg = _run_config(p.config_text)
                 write_atomic(p.config_path, p.config_text)
                 _, summary = run(cfg, p.run_dir, score_options)
-                outcomes.append(outcome_from_summary(p.row, p.run_dir, summary, table.metric))
+                outcomes.append(outcome_from_summary(p.row, p.run_dir, summary, p.row.metric))
             except HarnessError as exc:
                 outcomes.append(Outcome(p.row, p.run_dir, error=str(exc)))
             except Exception as exc:
@@ -362,82 +389,3 @@ def reproduce(
         write_atomic(md_path, render_markdown(table, outcomes))
         write_json(out_dir / "reproduced.json", [outcome_json(o) for o in outcomes])
     return outcomes, md_path
-
-
-def outcome_json(o: Outcome) -> dict[str, Any]:
-    return {
-        "row": o.row.id,
-        "run_dir": str(o.run_dir),
-        "published": vars(o.row.published),
-        "reproduced": {"mean": o.mean, "low": o.low, "high": o.high, "n": o.n},
-        "n_total": o.n_total,
-        "excluded": o.excluded,
-        "delta": o.delta,
-        "published_within_reproduced_ci": o.within_ci,
-        "error": o.error or None,
-    }
-
-
-# ---------------------------------------------------------------- the markdown table
-
-
-def _fmt_ci(mean: float | None, low: float | None, high: float | None) -> str:
-    if mean is None:
-        return "—"
-    if low is None or high is None:
-        return f"{mean:.3f}"
-    return f"{mean:.3f} [{low:.3f}, {high:.3f}]"
-
-
-def describe_outcome(o: Outcome) -> str:
-    if o.error:
-        return f"not reproduced: {o.error}"
-    return (
-        f"{_fmt_ci(o.mean, o.low, o.high)} on n={o.n}; published "
-        f"{o.row.published.value:.3f}; Δ {o.delta:+.3f}"
-    )
-
-
-def render_markdown(table: Table, outcomes: list[Outcome]) -> str:
-    metric = table.metric.upper()
-    src = table.source
-    lines = [f"## {table.title}", ""]
-    if src:
-        cite = src.get("name", "")
-        if src.get("url"):
-            cite = f"[{cite or src['url']}]({src['url']})"
-        lines += [f"Source: {cite}" + (f" ({src['commit']})" if src.get("commit") else ""), ""]
-    lines += [
-        f"| row | model | published {metric} [95% CI] | reproduced {metric} [95% CI] | Δ "
-        "| published in reproduced CI | n |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    notes = []
-    for o in outcomes:
-        pub = o.row.published
-        model = str(o.row.config.get("model", {}).get("spec", ""))
-        published = _fmt_ci(pub.value, pub.low, pub.high)
-        if o.error:
-            notes.append(f"- `{o.row.id}`: not reproduced: {o.error}")
-            lines.append(f"| {o.row.label} | `{model}` | {published} | not run | — | — | — |")
-            continue
-        inside = {True: "yes", False: "no", None: "—"}[o.within_ci]
-        n = f"{o.n}"
-        if pub.n is not None and o.n != pub.n:
-            n += f" (published: {pub.n})"
-            reasons = ", ".join(f"{k} {v}" for k, v in sorted(o.excluded.items()))
-            notes.append(
-                f"- `{o.row.id}`: reproduced on {o.n} examples, the published number on "
-                f"{pub.n}"
-                + (f" (excluded: {reasons})" if reasons else "")
-                + "; the two are not directly comparable."
-            )
-        lines.append(
-            f"| {o.row.label} | `{model}` | {published} | {_fmt_ci(o.mean, o.low, o.high)} "
-            f"| {o.delta:+.3f} | {inside} | {n} |"
-        )
-    if notes:
-        lines += ["", *notes]
-    if table.notes:
-        lines += ["", table.notes.strip()]
-    return "\n".join(lines) + "\n"

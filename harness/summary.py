@@ -20,7 +20,16 @@ METRIC_LABELS = {
     "ex_strict": "EX strict",
     "soft_f1": "Soft-F1",
     "r_ves": "R-VES",
+    "string_match": "string match",
 }
+
+
+SAMPLED_PREFIXES = ("pass@", "maj@")
+
+
+def sampled_metric_names(summary: dict[str, Any]) -> tuple[str, ...]:
+    """A sampled run's pass@k and maj@N metrics, in the order the summary lists them."""
+    return tuple(m for m in summary.get("metrics", {}) if m.startswith(SAMPLED_PREFIXES))
 
 
 def metric_values(rows: list[dict[str, Any]], metric: str) -> list[float]:
@@ -28,10 +37,16 @@ def metric_values(rows: list[dict[str, Any]], metric: str) -> list[float]:
 
 
 def aggregate(
-    rows: list[dict[str, Any]], family: Family, resamples: int, seed: int
+    rows: list[dict[str, Any]],
+    family: Family,
+    resamples: int,
+    seed: int,
+    extra_metrics: tuple[str, ...] = (),
 ) -> dict[str, Any]:
+    """`extra_metrics`: per-row fields beyond the family's own (a sampled run's pass@k and
+    maj@N), aggregated the same way."""
     metrics: dict[str, Any] = {}
-    for m in family.metrics:
+    for m in (*family.metrics, *extra_metrics):
         values = metric_values(rows, m)
         if values:
             metrics[m] = bootstrap_ci(values, resamples=resamples, seed=seed).as_dict()
@@ -95,6 +110,12 @@ def render_table(summary: dict[str, Any], family: Family) -> str:
             f"Invalid references: {ref['n_invalid']} gold queries ({ref['listed']} on the "
             f"reviewed list) stay in the denominator, as officially; EX over the "
             f"{ref['n_valid']} valid references: {_fmt(ref.get('ex_valid'))}."
+        )
+    sampling = summary.get("sampling")
+    if sampling:
+        lines.append(
+            f"Sampled: {sampling['samples']} per example; pass@k and maj@N count a sample "
+            f"correct by {sampling['correct_by'].upper()}; the other metrics are sample 0's."
         )
     if "evidence" in summary:
         lines.append(f"Evidence in prompts: {summary['evidence']}.")

@@ -228,3 +228,32 @@ def tiny_model() -> TinyModel:
         adapter_a=_lora(path, root / "adapter-a", seed=1, scale=0.6),
         adapter_b=_lora(path, root / "adapter-b", seed=2, scale=0.6),
     )
+
+
+@functools.cache
+def tiny_t5() -> Path:
+    """A 1-layer, d_model-32 T5 (encoder-decoder) with the test tokenizer, random weights."""
+    import torch
+    from transformers import T5Config, T5ForConditionalGeneration
+
+    tokenizer = _train_tokenizer()
+    tokenizer.chat_template = None  # T5 checkpoints ship none
+    config = T5Config(
+        vocab_size=len(tokenizer),
+        d_model=32,
+        d_kv=8,
+        d_ff=64,
+        num_layers=1,
+        num_decoder_layers=1,
+        num_heads=2,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        decoder_start_token_id=tokenizer.pad_token_id,
+        initializer_factor=2.0,  # wide enough that outputs differ between inputs
+    )
+    torch.manual_seed(0)
+    model = T5ForConditionalGeneration(config)
+    path = _tmp_root() / "tiny-t5"
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path

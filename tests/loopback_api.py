@@ -40,6 +40,7 @@ class LoopbackAPI:
         self.in_flight = 0
         self.max_in_flight = 0
         self.delay_s = 0.0
+        self.vary_by_seed = False
         # Hold each request until this many are in flight at once (or hold_timeout_s passes),
         # so a concurrency test does not depend on how fast the client happens to be.
         self.hold_until_in_flight = 0
@@ -76,6 +77,9 @@ class LoopbackAPI:
 
     def _ok_body(self, body: dict[str, Any], question: str) -> dict[str, Any]:
         text = answer_for(question)
+        if self.vary_by_seed and "seed" in body:
+            # A sampling provider: another seed, another answer.
+            text = answer_for(f"{question} #{body['seed']}")
         prompt_chars = sum(len(json.dumps(m)) for m in body.get("messages", []))
         prompt_chars += len(body.get("system", ""))
         tokens_in, tokens_out = prompt_chars // 4, len(text) // 4

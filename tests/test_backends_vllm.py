@@ -55,3 +55,18 @@ def test_vllm_refuses_weighted_compositions() -> None:
     spec = parse_adapter(f"{model.adapter_a}@0.5")
     with pytest.raises(ConfigError, match="weighted"):
         load_backend(f"vllm:{model.path}", BackendOptions(adapters=[spec]))
+
+
+def test_vllm_draws_an_examples_samples_as_one_request_with_n() -> None:
+    model = tiny_model()
+    backend = load_backend(f"vllm:{model.path}", BackendOptions(dtype="float32"))
+    first = build_messages("singer(name)", "How many singers are there?")
+    second = build_messages("course(title)", "List all course titles.")
+    requests = [Request("0", 0, first, sample=k) for k in range(4)]
+    requests.append(Request("1", 1, second, sample=0))
+    decoding = Decoding(max_new_tokens=8, temperature=1.0, seed=3)
+    got = dict(backend.generate(requests, decoding))
+    assert sorted(got) == list(range(5))
+    assert len({got[k].text for k in range(4)}) > 1  # four samples, not four copies
+    again = dict(backend.generate(requests, decoding))  # seeded: the same samples again
+    assert [again[i].text for i in range(5)] == [got[i].text for i in range(5)]

@@ -224,3 +224,11 @@ def test_join_refuses_missing_ids_unless_asked():
     with pytest.raises(PredictionsError, match="missing: 1, 2"):
         join_to_split(Path("p"), preds, EXAMPLES)
     assert join_to_split(Path("p"), preds, EXAMPLES, allow_missing=True).missing_ids == ["1", "2"]
+
+
+def test_sampled_files_are_joined_and_limited_like_the_others(tmp_path):
+    rows = [{"id": i, "sample": k, "sql": f"S{i}{k}"} for i in range(2) for k in range(2)]
+    with pytest.raises(PredictionsError, match=r"1 id\(s\) missing: 2 "):
+        read_predictions(_jsonl(tmp_path, rows), EXAMPLES)
+    preds = read_predictions(_jsonl(tmp_path, rows), EXAMPLES, limit=1)
+    assert preds.samples == {"0": ["S00", "S01"]} and preds.sql == {"0": "S00"}

@@ -217,3 +217,106 @@ def test_a_crashing_row_is_reported_and_the_table_still_written(tmp_path: Path) 
     assert "hf:m/x" in calls and "hf:m/y" in calls  # the second row still ran
     md = md_path.read_text()
     assert md.count("not run") == 2 and "`first`: not reproduced: RuntimeError" in md
+
+
+OMNISQL = REPO / "spider" / "published" / "omnisql-main-7b.toml"
+
+
+def test_omnisql_rows_carry_the_published_numbers_and_their_setup() -> None:
+    """Each value as OmniSQL's Table 5 prints it (assets/main_results.png at a66d732)."""
+    table = load_table("omnisql-main-7b")
+    assert table.path == OMNISQL
+    assert table.source["commit"] == "a66d732010c89fac4353488d1c59e0b06f92b742"
+    got = {
+        r.id: (r.config["benchmark"]["name"], r.metric, r.published.value, r.published.n)
+        for r in table.rows
+    }
+    assert got == {
+        "qwen2.5-coder-7b-spider-greedy": ("spider", "ts", 0.734, 1034),
+        "qwen2.5-coder-7b-spider-maj8": ("spider", "maj@8", 0.771, 1034),
+        "qwen2.5-coder-7b-bird-greedy": ("bird", "ex", 0.509, 1534),
+        "qwen2.5-coder-7b-bird-maj8": ("bird", "maj@8", 0.613, 1534),
+        "omnisql-7b-spider-greedy": ("spider", "ts", 0.812, 1034),
+        "omnisql-7b-spider-maj8": ("spider", "maj@8", 0.816, 1034),
+        "omnisql-7b-bird-greedy": ("bird", "ex", 0.639, 1534),
+        "omnisql-7b-bird-maj8": ("bird", "maj@8", 0.661, 1534),
+    }
+    for row in table.rows:
+        decoding = row.config["decoding"]
+        sampled = row.metric.startswith("maj@")
+        assert decoding.get("samples", 1) == (8 if sampled else 1)
+        assert decoding["temperature"] == (0.8 if sampled else 0.0)
+        assert decoding["max_new_tokens"] == 2048
+        assert row.setup["prompt_format"] == "omnisql" and "evaluator" in row.setup
+        assert row.setup["test_suite"] == (row.config["benchmark"]["name"] == "spider")
+
+
+def test_omnisql_dry_run_prints_the_resolved_setup(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from harness.config import RunConfig, apply, validate
+
+    for p in plan(load_table(OMNISQL)):
+        cfg = RunConfig()
+        apply(cfg, tomllib.loads(p.config_text), p.row.id)
+        validate(cfg)
+        if p.row.config["benchmark"]["name"] == "spider":
+            assert cfg.benchmark.db_dir and cfg.benchmark.db_dir.endswith("test-suite")
+    only = "omnisql-7b-spider-maj8"
+    args = ["reproduce", "omnisql-main-7b", "--dry-run", "--only", only, "--runs-dir", "r"]
+    assert cli_main(args) == 0
+    out = capsys.readouterr().out
+    for line in (
+        "# model: vllm:seeklhy/OmniSQL-7B",
+        "# samples: 8",
+        "# temperature: 0.8",
+        "# metric: maj@8",
+        "# test_suite: True",
+        "# prompt_format: omnisql",
+        "# published: 0.816 on n=1034",
+        "# source: https://github.com/RUCKBReasoning/OmniSQL @ a66d732",
+        "# cannot run yet: needs the 'omnisql' prompt format",
+        f"harness bench --config r/omnisql-main-7b/{only}/reproduce-config.toml",
+    ):
+        assert line in out
+
+
+def test_a_sampled_row_reports_its_own_metric(tmp_path: Path) -> None:
+    """A maj@3 row: a sampled predictions file replayed per sample through bench, voted
+    and judged by the scorer; the row's number is the scorer's maj@3."""
+    from conftest_models import tiny_spider_dir
+
+    data = tiny_spider_dir()
+    dev = json.loads((data / "dev.json").read_text())
+    lines = []
+    for i, q in enumerate(dev):
+        # two of three samples agree on a wrong result for the first 3 questions
+        wrong = "SELECT 12345" if i < 3 else q["query"]
+        for k, sql in enumerate([q["query"], wrong, wrong]):
+            lines.append({"id": str(i), "sample": k, "sql": sql})
+    preds = tmp_path / "sampled.jsonl"
+    preds.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    table = tmp_path / "sampled-table.toml"
+    table.write_text(f"""
+id = "sampled"
+title = "sampled replay"
+metric = "ex"
+[[rows]]
+id = "maj"
+label = "maj@3 of a replay"
+metric = "maj@3"
+[rows.model]
+spec = "replay:{preds}"
+[rows.benchmark]
+name = "spider"
+data_dir = "{data}"
+[rows.decoding]
+samples = 3
+[rows.published]
+value = 0.5
+""")
+    outcomes, md_path = reproduce(table, runs_dir=tmp_path / "runs", say=lambda _: None)
+    (o,) = outcomes
+    n = len(dev)
+    assert not o.error and o.mean == pytest.approx((n - 3) / n)
+    assert "maj@3 of a replay" in md_path.read_text()

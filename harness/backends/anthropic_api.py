@@ -21,6 +21,8 @@ from harness.errors import ConfigError
 class AnthropicBackend(ApiBackend):
     kind = "anthropic"
     key_env = "ANTHROPIC_API_KEY"
+    # No temperature to set: the provider samples, so repeated requests are the samples.
+    samples_need_temperature = False
     transient_types = (
         anthropic.APITimeoutError,
         anthropic.APIConnectionError,

@@ -9,6 +9,7 @@ never pulls in torch or an SDK), and the run loop sees nothing but `generate`.
 from __future__ import annotations
 
 import importlib
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -56,7 +57,7 @@ class Request:
     index: int
     messages: tuple[Message, ...]
     adapter: str | None = None
-    sample: int = 0
+    sample: int = 0  # which of the example's --samples N completions (0..N-1)
 
 
 @dataclass
@@ -128,6 +129,8 @@ class Backend(ABC):
     # False where answers are not worth caching (replay reads them from a file anyway).
     cache_responses: ClassVar[bool] = True
     tier: ClassVar[str] = "open"
+    # True where temperature 0 is deterministic, so several samples there would be copies.
+    samples_need_temperature: ClassVar[bool] = True
 
     def __init__(self, target: str, options: BackendOptions) -> None:
         self.target = target
@@ -176,6 +179,16 @@ class Backend(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def sample_groups(requests: Sequence[Request]) -> list[list[int]]:
+    """Positions of the requests that differ only by sample index, each group in sample
+    order, groups in order of first appearance (for backends that draw n samples at once)."""
+    groups: dict[tuple[str, str | None, str], list[int]] = {}
+    for i, r in enumerate(requests):
+        key = (r.id, r.adapter, json.dumps(r.messages, ensure_ascii=False, sort_keys=True))
+        groups.setdefault(key, []).append(i)
+    return [sorted(g, key=lambda i: requests[i].sample) for g in groups.values()]
 
 
 # Registry key -> "module:Class"; imported only when a spec names it, so a missing optional

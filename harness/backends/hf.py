@@ -1,6 +1,9 @@
 """`hf:<hub id or local path>`: transformers generation, batched and left-padded, with PEFT
 adapters: one LoRA, a weighted composition of several (peft `add_weighted_adapter`), or one
-adapter per routed example (peft's mixed-adapter batches). The only module that imports torch.
+adapter per routed example (peft's mixed-adapter batches). Encoder-decoder checkpoints (T5)
+load as `AutoModelForSeq2SeqLM` and take the plain prompt (they have no chat template).
+Sampling (temperature > 0) is seeded per (prompt, sample), see hf_sampling. The only
+modules that import torch.
 """
 
 from __future__ import annotations
@@ -11,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
 from harness.backends.adapters import tree_sha256
 from harness.backends.base import Backend, BackendOptions, Completion, Decoding, Request
+from harness.backends.hf_sampling import RowSeededSampler, row_seed
 from harness.errors import ConfigError
 from harness.prompting.templates import choose_mode, render
 
@@ -57,7 +61,10 @@ class HFBackend(Backend):
         if model is None or tokenizer is None:
             model, tokenizer = self._load(target, options)
         self.tokenizer = tokenizer
-        self.tokenizer.padding_side = "left"
+        self.encoder_decoder = bool(getattr(model.config, "is_encoder_decoder", False))
+        # A decoder-only model continues the prompt, so pads go left; an encoder reads the
+        # whole (masked) input and T5 was trained with pads on the right.
+        self.tokenizer.padding_side = "right" if self.encoder_decoder else "left"
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self._params = sum(p.numel() for p in model.parameters())
@@ -66,6 +73,11 @@ class HFBackend(Backend):
             self.mode = choose_mode(options.template, tokenizer, target)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
+        if self.encoder_decoder:
+            if self.mode == "chat":
+                raise ConfigError(f"hf:{target}: an encoder-decoder model has no chat template")
+            # An encoder reads its input whole: no chat template, no "SQL:" to continue.
+            self.mode = "text2text"
         self._route_names: dict[str, str] = {}
         self.model = self._attach_adapters(model, options)
         self.model.eval()
@@ -82,7 +94,9 @@ class HFBackend(Backend):
             device_map = "auto"
         try:
             tokenizer = AutoTokenizer.from_pretrained(target, revision=options.revision)
-            model = AutoModelForCausalLM.from_pretrained(
+            config = AutoConfig.from_pretrained(target, revision=options.revision)
+            auto = AutoModelForSeq2SeqLM if config.is_encoder_decoder else AutoModelForCausalLM
+            model = auto.from_pretrained(
                 target,
                 revision=options.revision,
                 dtype=_dtype(options.dtype),
@@ -160,9 +174,11 @@ class HFBackend(Backend):
     def template_id(self) -> str:
         if self.mode == "chat":
             return "chat\0" + str(self.tokenizer.chat_template)
-        return "plain"
+        return self.mode
 
     def render(self, request: Request) -> str:
+        if self.mode == "text2text":
+            return "\n\n".join(m["content"] for m in request.messages)
         return render(request.messages, self.tokenizer, self.mode)
 
     def _device(self) -> Any:
@@ -196,14 +212,18 @@ class HFBackend(Backend):
         kwargs: dict[str, Any] = {
             "max_new_tokens": decoding.max_new_tokens,
             "pad_token_id": self.tokenizer.pad_token_id,
-            "do_sample": decoding.temperature > 0,
+            "do_sample": False,
+            # Clear any sampling defaults the model's generation_config ships with: greedy
+            # is greedy, and sampling happens in RowSeededSampler with exactly these params.
+            "temperature": None,
+            "top_p": None,
+            "top_k": None,
         }
         if decoding.temperature > 0:
-            kwargs.update(temperature=decoding.temperature, top_p=decoding.top_p)
-            torch.manual_seed(decoding.seed + batch[0].sample)
-        else:
-            # Greedy: clear any sampling defaults the model's generation_config ships with.
-            kwargs.update(temperature=None, top_p=None, top_k=None)
+            seeds = [row_seed(decoding.seed, r) for r in batch]
+            kwargs["logits_processor"] = [
+                RowSeededSampler(seeds, decoding.temperature, decoding.top_p, device)
+            ]
         if decoding.ignore_eos:
             kwargs["min_new_tokens"] = decoding.max_new_tokens
         adapter_names = self._adapter_names(batch)
@@ -215,8 +235,10 @@ class HFBackend(Backend):
             torch.cuda.synchronize(device)
         share = (time.perf_counter() - start) / len(batch)
         completions = []
-        prompt_len = input_ids.shape[1]
-        for row, ids in zip(out[:, prompt_len:].tolist(), encoded, strict=True):
+        # A decoder-only output repeats the prompt; an encoder-decoder one starts with the
+        # decoder start token.
+        skip = 1 if self.encoder_decoder else input_ids.shape[1]
+        for row, ids in zip(out[:, skip:].tolist(), encoded, strict=True):
             text, n_out = self._decode(row)
             completions.append(
                 Completion(

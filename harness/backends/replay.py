@@ -4,6 +4,7 @@ scoring-only run goes through the same run folder as any other.
 Reads JSONL objects ({"id", "sql"} at least; a predictions.jsonl from `harness generate`
 carries its completion, usage and outage flags along) or the official format (one SQL
 per line in split order, text after a TAB ignored), matched by the example's position.
+A sampled file (lines with "sample") replays sample k of an example as that sample.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class ReplayBackend(Backend):
     uses_prompts = False
     cache_responses = False
     tier = ""  # whatever produced the file; the leaderboard lists replays on their own
+    samples_need_temperature = False  # the file holds the samples
 
     def __init__(self, target: str, options: BackendOptions) -> None:
         super().__init__(target, options)
@@ -30,7 +32,7 @@ class ReplayBackend(Backend):
         if not self.path.is_file():
             raise PredictionsError(f"{self.path}: replay file not found")
         self._sha256 = sha256_file(self.path)
-        self.by_id: dict[str, dict[str, Any]] = {}
+        self.by_id: dict[tuple[str, int], dict[str, Any]] = {}
         self.by_index: list[str] = []
         self._read()
 
@@ -46,7 +48,7 @@ class ReplayBackend(Backend):
                 raise PredictionsError(f"{self.path}:{n}: expected an object with an 'id'")
             if not obj.get("outage") and "sql" not in obj and "raw_completion" not in obj:
                 raise PredictionsError(f"{self.path}:{n}: no 'sql' for id {obj['id']!r}")
-            self.by_id[str(obj["id"])] = obj
+            self.by_id[(str(obj["id"]), int(obj.get("sample", 0)))] = obj
 
     @property
     def revision(self) -> str | None:
@@ -58,9 +60,10 @@ class ReplayBackend(Backend):
                 return Completion(error=f"no line {request.index + 1} in {self.path.name}", sql="")
             sql = self.by_index[request.index]
             return Completion(text=sql, sql=sql)
-        obj = self.by_id.get(request.id)
+        obj = self.by_id.get((request.id, request.sample))
         if obj is None:
-            return Completion(error=f"id {request.id!r} not in {self.path.name}", sql="")
+            which = f" sample {request.sample}" if request.sample else ""
+            return Completion(error=f"id {request.id!r}{which} not in {self.path.name}", sql="")
         sql = obj.get("sql")
         return Completion(
             text=obj.get("raw_completion", sql) or "",

@@ -1,6 +1,11 @@
 """`vllm:<hub id or local path>`: vLLM's offline engine, with tensor parallelism and LoRA
 requests (one adapter, or one per routed example). vLLM is imported only here, when a spec
 asks for it; weighted compositions are peft-only (vLLM serves adapters, it does not merge them).
+
+Samples: the requests for one example (same messages and adapter, samples s0 < s1 < ...)
+become one vLLM request with `SamplingParams(n=len(group), seed=seed + s0)`, and its
+`outputs[j]` is sample s_j, the way OmniSQL's infer.py asks for its 8 samples. A resumed
+run asks only for the samples still missing, so those come from a group of another size.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from harness.backends.base import (
     Completion,
     Decoding,
     Request,
+    sample_groups,
 )
 from harness.errors import ConfigError
 from harness.prompting.templates import choose_mode, render
@@ -79,25 +85,31 @@ class VLLMBackend(Backend):
     def generate(
         self, requests: Sequence[Request], decoding: Decoding
     ) -> Iterator[tuple[int, Completion]]:
-        params = SamplingParams(
-            max_tokens=decoding.max_new_tokens,
-            temperature=decoding.temperature,
-            top_p=decoding.top_p,
-            seed=decoding.seed,
-            ignore_eos=decoding.ignore_eos,
-        )
+        groups = sample_groups(requests)
+        params = [
+            SamplingParams(
+                n=len(group),
+                max_tokens=decoding.max_new_tokens,
+                temperature=decoding.temperature,
+                top_p=decoding.top_p,
+                seed=decoding.seed + requests[group[0]].sample,
+                ignore_eos=decoding.ignore_eos,
+            )
+            for group in groups
+        ]
         # Token ids, encoded as the hf backend encodes them: a rendered chat template already
         # holds its special tokens, and text handed to vLLM would get a second BOS.
         special = self.mode != "chat"
         prompts = [
             {
                 "prompt_token_ids": self.tokenizer(
-                    render(r.messages, self.tokenizer, self.mode), add_special_tokens=special
+                    render(requests[g[0]].messages, self.tokenizer, self.mode),
+                    add_special_tokens=special,
                 )["input_ids"]
             }
-            for r in requests
+            for g in groups
         ]
-        loras = [self._lora.get(r.adapter) for r in requests]
+        loras = [self._lora.get(requests[g[0]].adapter) for g in groups]
         # vLLM schedules the whole list itself (continuous batching); feed it in slices so
         # rows reach predictions.jsonl as they finish instead of all at the end.
         step = max(decoding.batch_size, 1) * 8
@@ -105,22 +117,25 @@ class VLLMBackend(Backend):
             began = time.perf_counter()
             outputs = self.llm.generate(
                 prompts[start : start + step],
-                params,
+                params[start : start + step],
                 lora_request=loras[start : start + step] if any(loras) else None,
                 use_tqdm=False,
             )
-            share = (time.perf_counter() - began) / max(len(outputs), 1)
+            n_done = sum(len(out.outputs) for out in outputs)
+            share = (time.perf_counter() - began) / max(n_done, 1)
             for offset, out in enumerate(outputs):
-                gen = out.outputs[0]
-                yield (
-                    start + offset,
-                    Completion(
-                        text=gen.text,
-                        tokens_in=len(out.prompt_token_ids or []),
-                        tokens_out=len(gen.token_ids),
-                        latency_s=round(share, 5),
-                    ),
-                )
+                # CompletionOutput.index numbers the n outputs of one request.
+                gens = sorted(out.outputs, key=lambda g: g.index)
+                for position, gen in zip(groups[start + offset], gens, strict=True):
+                    yield (
+                        position,
+                        Completion(
+                            text=gen.text,
+                            tokens_in=len(out.prompt_token_ids or []),
+                            tokens_out=len(gen.token_ids),
+                            latency_s=round(share, 5),
+                        ),
+                    )
 
 
 # vLLM accepts only these max_lora_rank values (its LoRAConfig's MaxLoRARanks).

@@ -56,6 +56,7 @@ REGISTRY: dict[str, str] = {
     "spider": "harness.benchmarks.spider:load_spider",
     "fixture": "harness.benchmarks.fixture:load_fixture",
     "bird": "harness.benchmarks.bird:load_bird",
+    "create-context": "harness.benchmarks.create_context:load_create_context",
 }
 
 

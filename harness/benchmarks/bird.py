@@ -21,7 +21,14 @@ from typing import Any
 from harness.benchmarks.base import BenchmarkData, read_json
 from harness.errors import DataError, PredictionsError
 from harness.io import jsonl_objects
-from harness.predictions import PredictionSet, join_to_split, line_meta, line_sql, read_text
+from harness.predictions import (
+    PredictionSet,
+    SampleCollector,
+    join_to_split,
+    line_meta,
+    line_sql,
+    read_text,
+)
 from harness.records import Example
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -282,6 +289,7 @@ def _read_jsonl(path: Path, text: str, bench: BenchmarkData) -> PredictionSet:
         copies_of.setdefault(str(ex.extra.get("question_id", ex.id)), []).append(ex.id)
     preds = PredictionSet(sql={}, fmt="jsonl")
     taken: dict[str, int] = {}  # Example.id -> line that claimed it
+    sampled = SampleCollector(path)
     lines = text.splitlines()
     # A torn final line (a run killed mid-write) is not a prediction.
     for lineno, obj in jsonl_objects(lines, path, PredictionsError, skip_torn_last=True):
@@ -289,6 +297,15 @@ def _read_jsonl(path: Path, text: str, bench: BenchmarkData) -> PredictionSet:
         if raw_id is None or isinstance(raw_id, bool):
             raise PredictionsError(f"{path}:{lineno}: no 'id' (or 'question_id') field")
         key = str(raw_id).strip()
+        sample = sampled.sample_of(obj, lineno)
+        if sample is not None:
+            # `harness generate` writes Example.ids; a bare question_id means its first copy.
+            if key not in by_id and key not in copies_of:
+                raise PredictionsError(
+                    f"{path}:{lineno}: id {key!r} is not a question_id of BIRD {bench.split}"
+                )
+            sampled.add(key if key in by_id else copies_of[key][0], sample, obj, lineno, preds)
+            continue
         if key in copies_of:
             free = [i for i in copies_of[key] if i not in taken]
             if not free:
@@ -317,14 +334,17 @@ def _read_jsonl(path: Path, text: str, bench: BenchmarkData) -> PredictionSet:
         meta = line_meta(obj)
         if meta:
             preds.meta[target] = meta
+    sampled.finish(preds)
     # A duplicated question left with fewer lines than copies: the copies are identical
     # examples, so they take the first copy's prediction (or its outage).
     for ids in copies_of.values():
         for copy_id in ids[1:]:
-            if copy_id in taken:
+            if copy_id in taken or copy_id in preds.sql or copy_id in preds.outage_ids:
                 continue
             if ids[0] in preds.sql:
                 preds.sql[copy_id] = preds.sql[ids[0]]
+                if ids[0] in preds.samples:
+                    preds.samples[copy_id] = preds.samples[ids[0]]
             elif ids[0] in preds.outage_ids:
                 preds.outage_ids.append(copy_id)
     return preds

@@ -110,15 +110,22 @@ def _statements(script: str) -> Iterator[tuple[int, str]]:
     buf: list[str] = []
     start = 0
     for lineno, line in enumerate(script.splitlines(keepends=True), 1):
-        if not buf and (not line.strip() or line.lstrip().startswith("--")):
-            continue  # so that `start` is the statement's own first line
-        if not buf:
-            start = lineno
-        buf.append(line)
-        text = "".join(buf)
-        if sqlite3.complete_statement(text):
-            yield start, text
-            buf = []
+        # One line may hold several statements ("CREATE TABLE a (x); CREATE TABLE b (y)",
+        # as sql-create-context writes them): each ";" may end one. A line with a comment
+        # or a quote stays whole, so no ";" inside them splits anything.
+        pieces = [line] if any(c in line for c in ("--", "'", '"', "/*")) else line.split(";")
+        for j, piece in enumerate(pieces):
+            if j < len(pieces) - 1:
+                piece += ";"
+            if not buf and (not piece.strip() or piece.lstrip().startswith("--")):
+                continue  # so that `start` is the statement's own first line
+            if not buf:
+                start = lineno
+            buf.append(piece)
+            text = "".join(buf)
+            if sqlite3.complete_statement(text):
+                yield start, text
+                buf = []
     rest = "".join(buf)
     if any(ln.strip() and not ln.strip().startswith("--") for ln in rest.splitlines()):
         yield start, rest  # incomplete: executing it reports the error with its line

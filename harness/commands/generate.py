@@ -10,6 +10,7 @@ import click
 from click.core import ParameterSource
 
 from harness.commands._options import benchmark_options
+from harness.prompting.cards import PROMPT_FORMATS
 
 # Option name -> dotted config key; options left at their default do not override the
 # config file.
@@ -33,11 +34,13 @@ OPTION_KEYS: dict[str, str] = {
     "shots_from": "prompt.shots_from",
     "rows": "prompt.rows",
     "template": "prompt.template",
+    "prompt_format": "prompt.format",
     "max_new_tokens": "decoding.max_new_tokens",
     "temperature": "decoding.temperature",
     "top_p": "decoding.top_p",
     "seed": "decoding.seed",
     "batch_size": "decoding.batch_size",
+    "samples": "decoding.samples",
     "limit": "run.limit",
     "concurrency": "run.concurrency",
     "max_retries": "run.max_retries",
@@ -154,6 +157,13 @@ def generation_options(func: Callable[..., Any]) -> Callable[..., Any]:
             show_default=True,
             help="Local models: chat template or plain prompt.",
         ),
+        click.option(
+            "--prompt-format",
+            type=click.Choice(list(PROMPT_FORMATS)),
+            default="harness",
+            show_default=True,
+            help="harness's own messages, or a model card's input layout.",
+        ),
         click.option("--limit", type=int, help="Only the first N examples."),
         click.option(
             "--evidence/--no-evidence",
@@ -165,6 +175,13 @@ def generation_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--max-new-tokens", type=int, default=256, show_default=True),
         click.option("--temperature", type=float, default=0.0, show_default=True),
         click.option("--top-p", type=float, default=1.0, show_default=True),
+        click.option(
+            "--samples",
+            type=int,
+            default=1,
+            show_default=True,
+            help="Completions per example (needs --temperature > 0): pass@k and maj@N.",
+        ),
         click.option(
             "--concurrency", type=int, default=8, show_default=True, help="API requests in flight."
         ),

@@ -19,6 +19,8 @@ class Family:
     group_field: str
     groups: tuple[str, ...]
     semantics: str
+    # maj@N when no sample executes: "wrong", or "random" (one sample's verdict); see sampled.py
+    vote_all_failed: str = "wrong"
 
 
 SPIDER = Family(
@@ -36,9 +38,25 @@ BIRD = Family(
     group_field="difficulty",
     groups=("simple", "moderate", "challenging"),
     semantics="bird-official",
+    vote_all_failed="random",
 )
 
-FAMILIES: dict[str, Family] = {"spider": SPIDER, "fixture": SPIDER, "bird": BIRD}
+# No database to execute on: exact set match and a normalized string match, no EX.
+NO_DATABASE = Family(
+    judge="harness.scoring.nodb_judge:judge_nodb",
+    selftest="harness.scoring.nodb_judge:nodb_verdict",
+    metrics=("em", "string_match"),
+    group_field="hardness",
+    groups=("easy", "medium", "hard", "extra"),
+    semantics="no-database",
+)
+
+FAMILIES: dict[str, Family] = {
+    "spider": SPIDER,
+    "fixture": SPIDER,
+    "bird": BIRD,
+    "create-context": NO_DATABASE,
+}
 
 
 def resolve(target: str) -> Callable[..., Any]:

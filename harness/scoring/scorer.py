@@ -21,6 +21,7 @@ from harness.records import Example
 from harness.scoring.families import FAMILIES, Family, resolve
 from harness.scoring.gold_cache import default_cache_dir
 from harness.scoring.pool import run_isolated
+from harness.scoring.sampled import VOTE_TIMEOUT_S, combine, sampled_metrics, vote_key
 from harness.scoring.sandbox import Limits
 from harness.scoring.worker import JudgeTask, WorkerContext, current_context, init_worker
 from harness.summary import aggregate
@@ -79,7 +80,10 @@ def _judge_in_worker(task: JudgeTask) -> dict[str, Any]:
     if judge is None:
         judge = ctx.memo[key] = resolve(FAMILIES[ctx.family].judge)
     try:
-        return judge(task, ctx)
+        row = judge(task, ctx)
+        if task.vote:
+            row["vote_key"] = vote_key(ctx, task.example, task.pred_sql)
+        return row
     except Exception as exc:  # a judge bug costs one row, labelled, never the run
         return _failed_row(task, f"internal error: {type(exc).__name__}: {exc}")
 
@@ -160,20 +164,34 @@ def score_benchmark(
         cache_dir=cache_dir,
         family=bench.name if bench.name in FAMILIES else "spider",
     )
-    unjoined = [e.id for e in to_score if e.id not in predictions.sql]
+    joined = predictions.samples or predictions.sql
+    unjoined = [e.id for e in to_score if e.id not in joined]
     if unjoined:
         # The readers refuse or list these (join_to_split); an empty prediction in their
         # place could score correct (BIRD, gold without rows).
         raise PredictionsError(
             f"no prediction for {len(unjoined)} example(s): {', '.join(unjoined[:10])}"
         )
-    tasks = [JudgeTask(e, predictions.sql[e.id], options) for e in to_score]
+    n_samples = len(next(iter(predictions.samples.values()), [""]))
+    if predictions.samples:
+        # One task per distinct SQL of an example: equal samples get one verdict.
+        tasks = []
+        task_of: dict[tuple[str, str], int] = {}
+        for e in to_score:
+            for sql in predictions.samples[e.id]:
+                if (e.id, sql) not in task_of:
+                    task_of[(e.id, sql)] = len(tasks)
+                    tasks.append(JudgeTask(e, sql, options, vote=True))
+    else:
+        tasks = [JudgeTask(e, predictions.sql[e.id], options) for e in to_score]
     jobs = options.jobs or os.cpu_count() or 1
     jobs = max(1, min(jobs, len(tasks)))
     variants = max((len(e.db_paths) for e in to_score), default=1)
     queries_per_task = 2 * variants * (20 if options.plug_value else 1)
     queries_per_task += options.r_ves_repeats * 2
     hard_timeout = options.timeout_s * queries_per_task + 30.0
+    if predictions.samples:
+        hard_timeout += VOTE_TIMEOUT_S
 
     rows: list[dict[str, Any] | None] = [None] * len(tasks)
     if tasks:
@@ -198,6 +216,16 @@ def score_benchmark(
         for task, row in zip(tasks, final_rows, strict=True):
             if "hardness" not in row:
                 row.update(static_fields(task, context))
+    if predictions.samples:
+        final_rows = [
+            combine(
+                e,
+                [final_rows[task_of[(e.id, sql)]] for sql in predictions.samples[e.id]],
+                family.vote_all_failed,
+                options.seed,
+            )
+            for e in to_score
+        ]
     n_split = bench.n_split or len(bench.examples)
     n_unrequested = n_split - len(bench.examples)
     for ex, row in zip(to_score, final_rows, strict=True):
@@ -232,7 +260,18 @@ def score_benchmark(
         },
         "complete": not excluded and not n_unrequested,
     }
-    summary.update(aggregate(final_rows, family, options.resamples, options.seed))
+    extra = sampled_metrics(n_samples) if predictions.samples else ()
+    summary.update(aggregate(final_rows, family, options.resamples, options.seed, extra))
+    if predictions.samples:
+        summary["sampling"] = {
+            "samples": n_samples,
+            "correct_by": "ts" if bench.test_suite else "ex",
+            "pass_at_k": "unbiased estimator 1 - C(n-c,k)/C(n,k)",
+            "vote": "OmniSQL major_voting: execution result as a set of rows, largest group, "
+            "tie to the earliest; failed executions do not vote",
+            "vote_all_failed": family.vote_all_failed,
+            "top_level_verdicts": "sample 0",
+        }
     summary["bootstrap"] = {
         "method": "percentile",
         "resamples": options.resamples,
@@ -251,7 +290,7 @@ def score_benchmark(
             plug_value=options.plug_value,
             official_commit=OFFICIAL_SPIDER_COMMIT,
         )
-    else:
+    elif family.semantics == "bird-official":
         scorer.update(
             r_ves_repeats=options.r_ves_repeats,
             timeout_factor=options.bird_timeout_factor,

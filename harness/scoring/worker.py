@@ -21,6 +21,7 @@ class JudgeTask:
     example: Example
     pred_sql: str  # the prediction as given (raw text, not preprocessed)
     options: Any  # harness.scoring.scorer.ScoreOptions (kept untyped to avoid a cycle)
+    vote: bool = False  # a sample of several: also compute its majority-vote key
 
 
 @dataclass
