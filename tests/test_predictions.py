@@ -232,3 +232,56 @@ def test_sampled_files_are_joined_and_limited_like_the_others(tmp_path):
         read_predictions(_jsonl(tmp_path, rows), EXAMPLES)
     preds = read_predictions(_jsonl(tmp_path, rows), EXAMPLES, limit=1)
     assert preds.samples == {"0": ["S00", "S01"]} and preds.sql == {"0": "S00"}
+
+
+def _sampled(i: int, k: int, sql: str | None = None, **extra: object) -> dict:
+    return {"id": i, "sample": k, "sql": sql if sql is not None else f"S{i}{k}", **extra}
+
+
+def test_sampled_file_errors_name_file_line_and_id(tmp_path):
+    cases = [
+        # (lines, message)
+        ([_sampled(0, 0), {"id": 1, "sql": "x"}], r"p.jsonl:2: no 'sample' field, but earlier"),
+        ([{"id": 1, "sql": "x"}, _sampled(0, 0)], r"p.jsonl:2: a 'sample' field, but line 1 has"),
+        ([{"id": 0, "sql": "x"}, {"id": 1, "sql": "y"}, _sampled(2, 0)], "but line 1 has none"),
+        (
+            [_sampled(0, 0), _sampled(0, 0)],
+            r"p.jsonl:2: duplicate id '0' sample 0 \(first on line 1",
+        ),
+        ([_sampled(0, -1)], r"p.jsonl:1: 'sample' must be an integer >= 0"),
+        ([_sampled(0, True)], r"p.jsonl:1: 'sample' must be an integer >= 0"),
+        ([_sampled(0, "0")], r"p.jsonl:1: 'sample' must be an integer >= 0"),
+        ([_sampled(0, 0), {"id": 0, "sample": 1}], r"p.jsonl:2: missing field 'sql' \(id 0\)"),
+    ]
+    for lines, message in cases:
+        with pytest.raises(PredictionsError, match=message):
+            read_predictions(_jsonl(tmp_path, lines), EXAMPLES)
+
+
+def test_sampled_file_needs_samples_0_to_n_for_every_id(tmp_path):
+    lines = [_sampled(i, k) for i in range(3) for k in range(3) if (i, k) not in {(1, 2), (2, 1)}]
+    with pytest.raises(PredictionsError) as err:
+        read_predictions(_jsonl(tmp_path, lines), EXAMPLES)
+    # the first id (in id order) that lacks one is named, with the samples it has
+    assert str(err.value).endswith(
+        "p.jsonl: id '1' has samples [0, 1]; every id needs samples 0..2 (rerun the generation "
+        "to finish them)"
+    )
+
+
+def test_sampled_file_outages_and_figures(tmp_path):
+    lines = [
+        _sampled(0, 0, latency_s=0.5, tokens_out=3, route="a"),
+        _sampled(0, 1, latency_s=0.25, tokens_out=4, route="b"),
+        _sampled(1, 0, "", outage=True, latency_s=9.0),
+        _sampled(1, 1, "", latency_s=1.0),
+        _sampled(2, 1),
+        _sampled(2, 0),
+    ]
+    preds = read_predictions(_jsonl(tmp_path, lines), EXAMPLES)
+    assert preds.outage_ids == ["1"] and "1" not in preds.sql and "1" not in preds.samples
+    assert preds.samples == {"0": ["S00", "S01"], "2": ["S20", "S21"]}
+    assert preds.sql == {"0": "S00", "2": "S20"}
+    # figures add up over an id's samples (the route is the first sample's); an outage id
+    # has none
+    assert preds.meta == {"0": {"latency_s": 0.75, "tokens_out": 7, "route": "a"}}
