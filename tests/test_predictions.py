@@ -285,3 +285,18 @@ def test_sampled_file_outages_and_figures(tmp_path):
     # figures add up over an id's samples (the route is the first sample's); an outage id
     # has none
     assert preds.meta == {"0": {"latency_s": 0.75, "tokens_out": 7, "route": "a"}}
+
+
+def test_sampled_file_edge_cases(tmp_path):
+    # an outage id without generation figures
+    lines = [_sampled(0, 0, "", outage=True), *[_sampled(i, 0) for i in (1, 2)]]
+    assert read_predictions(_jsonl(tmp_path, lines), EXAMPLES).outage_ids == ["0"]
+    # ids are checked in id order (9 before 10), as they are listed everywhere else
+    many = [Example(id=str(i), db_id="db", question="q", gold_sql="S") for i in range(11)]
+    lines = [_sampled(i, k) for i in range(11) for k in range(2) if (i, k) not in {(9, 1), (10, 1)}]
+    with pytest.raises(PredictionsError, match="id '9' has samples"):
+        read_predictions(_jsonl(tmp_path, lines), many)
+    # the message shows at most 8 of the sample indices an id has
+    lines = [_sampled(i, k) for i in range(3) for k in range(10) if (i, k) != (1, 9)]
+    with pytest.raises(PredictionsError, match=r"'1' has samples \[0, 1, 2, 3, 4, 5, 6, 7\]; "):
+        read_predictions(_jsonl(tmp_path, lines), EXAMPLES)
