@@ -36,9 +36,11 @@ $(FULL_STAMP): pyproject.toml $(CORE_STAMP)
 ifeq ($(strip $(MODEL)),)
 bench: fixture-bench
 else
-bench: $(CORE_STAMP)
+# A dry run prints the command and installs nothing.
+bench: $(if $(DRY_RUN),,$(CORE_STAMP))
 	@MODEL='$(MODEL)' BENCH='$(BENCH)' ADAPTER='$(ADAPTER)' RUNNER='$(RUNNER)' \
-	  DRY_RUN='$(DRY_RUN)' HARNESS='$(HARNESS)' bash docker/bench.sh
+	  DATA_DIR='$(DATA_DIR)' ARGS='$(ARGS)' DRY_RUN='$(DRY_RUN)' HARNESS='$(HARNESS)' \
+	  bash docker/bench.sh
 endif
 
 # The embedded default, offline in seconds: replay the committed fixture predictions of a
@@ -60,7 +62,9 @@ fixture-bench: fixture-score
 	@$(HARNESS) leaderboard $(RUNS)/fixture-baseline $(RUNS)/fixture-candidate \
 	  --out $(RUNS)/leaderboard
 	@echo
-	@echo "== candidate vs baseline (gate: +$(GATE_PP) pp with a paired CI above 0)"
+	@echo "== this run (head) vs the committed leaderboard (base): each config against its"
+	@echo "   committed self (a fixture replay should not move), then the gate: this run's"
+	@echo "   candidate vs the committed baseline (+$(GATE_PP) pp with a paired CI above 0)"
 	@base=$(LEADERBOARD_DIR)/leaderboard.json; [ -f "$$base" ] || base=$(RUNS)/leaderboard/leaderboard.json; \
 	  $(HARNESS) diff "$$base" $(RUNS)/leaderboard/leaderboard.json \
 	  --baseline fixture-baseline --candidate fixture-candidate --gate $(GATE_PP)

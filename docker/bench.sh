@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# `make bench MODEL=... [BENCH=spider-dev] [ADAPTER=...] [RUNNER=docker|local] [DRY_RUN=1]`
+# `make bench MODEL=... [BENCH=spider-dev] [ADAPTER=...] [DATA_DIR=...] [ARGS='...']
+#             [RUNNER=docker|local] [DRY_RUN=1]`
 #
 # Runs `harness bench` in the pinned container (docker/Dockerfile) when a Docker engine
-# answers, natively otherwise, and says which. RUNNER forces one. DRY_RUN=1 prints the
-# exact command (the docker one unless RUNNER=local) and runs nothing.
+# answers, natively otherwise, and says which. RUNNER forces one. DATA_DIR replaces the
+# benchmark's default data folder (what `harness prepare` fills); ARGS is appended to the
+# harness command as extra flags (e.g. ARGS=--allow-partial). DRY_RUN=1 prints the
+# command that would run (on stdout, alone; which runner and why go to stderr) and runs
+# nothing.
 # Environment: IMAGE (default harness:latest), HARNESS (native binary), RUNS (run folders),
 # HF_HOME (host Hugging Face cache, mounted), HARNESS_CACHE_DIR (host harness cache,
 # mounted), OPENAI_API_KEY / ANTHROPIC_API_KEY / HF_TOKEN (passed through by name; never
@@ -15,6 +19,8 @@ BENCH="${BENCH:-spider-dev}"
 ADAPTER="${ADAPTER:-}"
 RUNNER="${RUNNER:-}"
 DRY_RUN="${DRY_RUN:-}"
+DATA_DIR="${DATA_DIR:-}"
+ARGS="${ARGS:-}"
 IMAGE="${IMAGE:-harness:latest}"
 HARNESS="${HARNESS:-harness}"
 RUNS="${RUNS:-runs}"
@@ -34,6 +40,10 @@ case "$BENCH" in
   fixture)      bench=fixture; split=dev;      data="";                  mount="" ;;
   *) die "unknown BENCH=$BENCH (spider-dev, bird-dev, bird-minidev, fixture)" ;;
 esac
+[[ -n "$DATA_DIR" ]] && data="$DATA_DIR"
+[[ -n "$DATA_DIR" && -z "$mount" ]] && mount=/data/$bench
+# Extra harness flags, split on whitespace as a shell would split an unquoted word.
+read -r -a extra_args <<< "$ARGS"
 case "$RUNNER" in
   ""|docker|local) ;;
   *) die "RUNNER must be docker or local, not $RUNNER" ;;
@@ -60,6 +70,7 @@ local_cmd=("$HARNESS" bench --model "$MODEL" --bench "$bench" --split "$split"
            --out "$RUNS/$name")
 [[ -n "$data" ]] && local_cmd+=(--data-dir "$data")
 [[ -n "$ADAPTER" ]] && local_cmd+=(--adapter "$ADAPTER")
+local_cmd+=("${extra_args[@]}")
 
 runs_host="$RUNS"
 [[ "$RUNS" == /* ]] || runs_host="$PWD/$RUNS"
@@ -70,7 +81,9 @@ runs_host="$RUNS"
 docker_cmd=(docker run --rm --gpus all --user "$(id -u):$(id -g)"
             -v "$HOST_HF:/hf-cache" -v "$HOST_CACHE:/cache/harness"
             -e HARNESS_CACHE_DIR=/cache/harness -v "$runs_host:/work/runs")
-[[ -n "$data" ]] && docker_cmd+=(-v "$PWD/$data:$mount:ro")
+data_host="$data"
+[[ "$data" == /* ]] || data_host="$PWD/$data"
+[[ -n "$data" ]] && docker_cmd+=(-v "$data_host:$mount:ro")
 for var in OPENAI_API_KEY ANTHROPIC_API_KEY HF_TOKEN; do
   docker_cmd+=(-e "$var")
 done
@@ -87,11 +100,12 @@ fi
 docker_cmd+=("$IMAGE" bench --model "$MODEL" --bench "$bench" --split "$split"
              --out "/work/runs/$name")
 [[ -n "$mount" ]] && docker_cmd+=(--data-dir "$mount")
-docker_cmd+=("${adapter_arg[@]}")
+docker_cmd+=("${adapter_arg[@]}" "${extra_args[@]}")
 
 if [[ -n "$DRY_RUN" ]]; then
-  echo "bench.sh: dry run; a real run would use: $runner ($why)"
-  if [[ "$RUNNER" == local ]]; then printf '%q ' "${local_cmd[@]}"; else printf '%q ' "${docker_cmd[@]}"; fi
+  echo "bench.sh: dry run; a real run would use: $runner ($why)" >&2
+  if [[ "$runner" == local ]]; then cmd=("${local_cmd[@]}"); else cmd=("${docker_cmd[@]}"); fi
+  printf '%q ' "${cmd[@]}" | sed 's/ $//'
   echo
   exit 0
 fi

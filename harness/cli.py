@@ -13,6 +13,7 @@ import click
 
 from harness import __version__
 from harness.errors import HarnessError
+from harness.extras import missing_extra
 
 COMMANDS: dict[str, str] = {
     "score": "harness.commands.score",
@@ -25,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "reproduce": "harness.commands.reproduce",
     "gate": "harness.commands.gate",
     "failures": "harness.commands.failures",
+    "testsuite": "harness.commands.testsuite",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -38,6 +40,7 @@ SHORT_HELP: dict[str, str] = {
     "reproduce": "Re-run a published table and say whether it reproduced.",
     "gate": "Ship-or-fail decision over a list of conditions on a leaderboard.",
     "failures": "Export a run's failures: labels, DPO/ORPO preference pairs, summary.",
+    "testsuite": "Build a distilled test suite of random databases for a benchmark.",
 }
 
 
@@ -49,28 +52,15 @@ class LazyGroup(click.Group):
         module_name = COMMANDS.get(cmd_name)
         if module_name is None:
             return None
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.startswith("harness"):
-                return _unavailable(cmd_name)
-            raise
-        return module.command
+        # An ImportError is not caught here: main() reports a missing optional dependency,
+        # and anything else is a bug that must show as one.
+        return importlib.import_module(module_name).command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Listing must not import every subcommand (and its heavy dependencies).
         rows = [(name, SHORT_HELP.get(name, "")) for name in self.list_commands(ctx)]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
-
-
-def _unavailable(name: str) -> click.Command:
-    @click.command(name=name, context_settings={"ignore_unknown_options": True})
-    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-    def stub(args: tuple[str, ...]) -> None:
-        raise HarnessError(f"`harness {name}` is not available in this build")
-
-    return stub
 
 
 @click.group(cls=LazyGroup)
@@ -88,6 +78,18 @@ def main(argv: list[str] | None = None) -> int:
         # One line, whatever the wrapped library put in its message.
         message = " ".join(str(exc).split())
         click.echo(f"harness: error: {message}", err=True)
+        return 2
+    except ModuleNotFoundError as exc:
+        extra = missing_extra(exc)
+        if extra is None:
+            raise  # our own broken import, or a core dependency: a bug, shown as one
+        args = argv if argv is not None else sys.argv[1:]
+        name = next((a for a in args if not a.startswith("-")), "")
+        click.echo(
+            f"harness: error: `harness {name}` needs the optional package "
+            f"{exc.name!r}, which is not installed: pip install 'harness[{extra}]'",
+            err=True,
+        )
         return 2
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)

@@ -16,6 +16,7 @@ from typing import Any
 
 from tabulate import tabulate
 
+from harness.display import MISSING, pct, pp
 from harness.errors import ConfigError, HarnessError
 from harness.identity import SUBJECT_GROUPS, differing_fields, matches_any
 from harness.leaderboard import load_leaderboard
@@ -276,8 +277,8 @@ def gate(
     passed = delta_pp >= min_pp - 1e-9 and d.low > 0
     line = (
         f"{'pass' if passed else 'fail'}: candidate {h['config']!r} vs baseline "
-        f"{b['config']!r}: Δ EX {delta_pp:+.1f} pp "
-        f"[{round(100 * confidence)}% CI {100 * d.low:+.1f}, {100 * d.high:+.1f}], "
+        f"{b['config']!r}: Δ EX {pp(d.mean)} pp "
+        f"[{round(100 * confidence)}% CI {pp(d.low)}, {pp(d.high)}], "
         f"McNemar p {_p_relation(row.mcnemar.p_value)}, n = {row.n_paired} paired; "
         f"needs Δ ≥ {min_pp:+.1f} pp and CI above 0"
     )
@@ -286,9 +287,14 @@ def gate(
 
 # --------------------------------------------------------------------------- markdown
 
+# Two different comparisons share a diff: each config against its own earlier run, and
+# the gate's candidate against its baseline; each headline says which one it is.
+VERDICT = "**Verdict (each config, head vs base):**"
+GATE = "**Gate (candidate in head vs baseline in base):**"
+
 
 def _pct(ci: Mapping[str, Any] | None) -> str:
-    return "—" if not ci else f"{100 * ci['mean']:.1f}"
+    return pct(ci.get("mean")) if ci else MISSING
 
 
 def _p(p: float | None) -> str:
@@ -311,7 +317,7 @@ def _row_cells(row: Comparison) -> list[str]:
         return [*cells, "—", "", "", "", "", "not compared: differs in " + ", ".join(row.blocking)]
     d, m = row.delta, row.mcnemar
     assert d is not None and m is not None
-    delta = f"{row.direction} {100 * d.mean:+.1f}".strip()
+    delta = f"{row.direction} {pp(d.mean)}".strip()
     notes = []
     if row.changed:
         notes.append("changed: " + ", ".join(row.changed))
@@ -322,7 +328,7 @@ def _row_cells(row: Comparison) -> list[str]:
     return [
         *cells,
         delta,
-        f"[{100 * d.low:+.1f}, {100 * d.high:+.1f}]",
+        f"[{pp(d.low)}, {pp(d.high)}]",
         _p(m.p_value),
         _p(row.p_holm),
         str(row.n_paired),
@@ -349,10 +355,10 @@ def verdict(rows: Sequence[Comparison]) -> str:
     if counts["not_comparable"]:
         parts.append(f"{counts['not_comparable']} not comparable")
     if not parts:
-        return "**Verdict:** no configs in either leaderboard."
+        return f"{VERDICT} no configs in either leaderboard."
     if not gains and not losses:
         parts.insert(0, "no significant change")
-    return "**Verdict:** " + "; ".join(parts) + "."
+    return f"{VERDICT} " + "; ".join(parts) + "."
 
 
 def diff_markdown(
@@ -376,7 +382,7 @@ def diff_markdown(
     ]
     lines = [COMMENT_MARKER, "## Leaderboard diff", "", verdict(rows), ""]
     if gate_result is not None:
-        lines += [f"**Gate:** `{gate_result.line}`", ""]
+        lines += [f"{GATE} `{gate_result.line}`", ""]
     tables: dict[tuple[str, str], list[Comparison]] = {}
     for row in rows:
         tables.setdefault((row.benchmark, row.split), []).append(row)

@@ -17,7 +17,7 @@ class MissingDatabaseError(DataError):
         self.n_examples = n_examples
         super().__init__(
             f"{len(self.missing)} database(s) missing under {where}: {', '.join(self.missing)} "
-            f"({n_examples} examples). Fetch them, or pass --allow-missing-db to score the rest "
+            f"({n_examples} examples). Fetch them, or pass --allow-partial to score the rest "
             "(the excluded ids are recorded in summary.json)."
         )
 

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.diffing import NotComparableError, blocking_fields
+from harness.display import pct, pp
 from harness.errors import ConfigError
 from harness.leaderboard import METRICS, load_leaderboard
 from harness.stats import (
@@ -211,8 +212,8 @@ def _floor(c: Condition, leaderboard: Mapping[str, Any], where: str) -> Conditio
     level = round(100 * float((entry.get("bootstrap") or {}).get("confidence", 0.95)))
     line = (
         f"{'pass' if passed else 'fail'}: {c.name}: {entry['_table']} {c.candidate!r} "
-        f"{METRIC_LABELS[c.metric]} {mean_pct:.1f} [{level}% CI {100 * ci['low']:.1f}, "
-        f"{100 * ci['high']:.1f}], n = {ci.get('n', entry['n'])}; needs {need}"
+        f"{METRIC_LABELS[c.metric]} {pct(ci['mean'])} [{level}% CI {pct(ci['low'])}, "
+        f"{pct(ci['high'])}], n = {ci.get('n', entry['n'])}; needs {need}"
     )
     return ConditionResult(c, passed, line)
 
@@ -255,8 +256,8 @@ def _delta(
     passed = delta_pp >= c.min_delta_pp - 1e-9 and d.low > 0
     line = (
         f"{'pass' if passed else 'fail'}: {c.name}: {head['_table']} {c.candidate!r} vs "
-        f"{c.baseline!r}: Δ {METRIC_LABELS[c.metric]} {delta_pp:+.1f} pp "
-        f"[{round(100 * confidence)}% CI {100 * d.low:+.1f}, {100 * d.high:+.1f}], "
+        f"{c.baseline!r}: Δ {METRIC_LABELS[c.metric]} {pp(d.mean)} pp "
+        f"[{round(100 * confidence)}% CI {pp(d.low)}, {pp(d.high)}], "
         f"n = {len(ids)} paired; needs Δ ≥ {c.min_delta_pp:+.1f} pp and CI above 0"
     )
     return ConditionResult(c, passed, line)

@@ -429,13 +429,25 @@ def generate(cfg: RunConfig, out_dir: Path, progress: bool = True) -> Generation
     """Run `cfg` into `out_dir` (resuming whatever is there); see the module docstring."""
     started = time.perf_counter()
     out_dir = Path(out_dir)
+    # What can fail on the inputs (data, the few-shot pool) fails before the run folder
+    # exists: a refused run leaves no config.toml to block its corrected command.
+    b = cfg.benchmark
+    bench = load_benchmark(
+        b.name, data_dir=b.data_dir, split=b.split, db_dir=b.db_dir, evidence=b.evidence
+    )
+    builder = PromptBuilder(cfg, bench) if parse_spec(cfg.model.spec)[0] != "replay" else None
     out_dir.mkdir(parents=True, exist_ok=True)
     with _run_lock(out_dir):
-        return _generate_locked(cfg, out_dir, progress, started)
+        return _generate_locked(cfg, out_dir, progress, started, bench, builder)
 
 
 def _generate_locked(
-    cfg: RunConfig, out_dir: Path, progress: bool, started: float
+    cfg: RunConfig,
+    out_dir: Path,
+    progress: bool,
+    started: float,
+    bench: BenchmarkData,
+    builder: PromptBuilder | None,
 ) -> GenerationResult:
     check_samples(cfg)
     adapters = parse_adapters(cfg.model.adapters)
@@ -443,18 +455,17 @@ def _generate_locked(
     config_path = out_dir / CONFIG
     old = _read_config(config_path)
     pred_path = out_dir / PREDICTIONS
-    if old is None and pred_path.is_file() and pred_path.stat().st_size:
+    generated = pred_path.is_file() and pred_path.stat().st_size > 0
+    if old is None and generated:
         raise RunDirError(
             f"{out_dir} holds {PREDICTIONS} but no {CONFIG}: not resuming a run of unknown "
             "configuration; use another --out"
         )
+    if not generated:
+        old = None  # nothing was generated under the old config: a new one replaces it
     if old is not None:
         check_same_config(out_dir, old, resolve_tables(cfg, adapters, router, None), resolved=False)
 
-    b = cfg.benchmark
-    bench = load_benchmark(
-        b.name, data_dir=b.data_dir, split=b.split, db_dir=b.db_dir, evidence=b.evidence
-    )
     examples = bench.examples[: cfg.run.limit] if cfg.run.limit else bench.examples
     rows = read_predictions_file(pred_path)
     answered = {row_key(r): r for r in rows if not r.get("outage")}
@@ -473,7 +484,8 @@ def _generate_locked(
             if len(answered) < len(rows):
                 # Outage rows are replaced, never duplicated: drop them before redoing them.
                 write_jsonl(pred_path, list(answered.values()))
-            _run_pending(cfg, bench, pending, backend, router, pred_path, result, progress)
+            prompts = builder if backend.uses_prompts else None
+            _run_pending(cfg, bench, pending, backend, router, prompts, pred_path, result, progress)
         rows = read_predictions_file(pred_path)
 
     in_scope = {e.id for e in examples}
@@ -502,6 +514,7 @@ def _run_pending(
     pending: list[tuple[Example, int]],
     backend: Backend,
     router: Router | None,
+    builder: PromptBuilder | None,
     pred_path: Path,
     result: GenerationResult,
     progress: bool,
@@ -509,7 +522,6 @@ def _run_pending(
     if not pending:
         return
     index = {e.id: i for i, e in enumerate(bench.examples)}
-    builder = PromptBuilder(cfg, bench) if backend.uses_prompts else None
     requests: list[Request] = []
     routes: list[RouteDecision | None] = []
     prepared: dict[str, tuple[tuple[dict[str, str], ...], RouteDecision | None]] = {}
@@ -564,13 +576,16 @@ def bench(
 ) -> tuple[GenerationResult, dict[str, Any]]:
     """`harness bench`: generate into `out_dir`, then score that predictions file there.
     Outage rows are excluded by the scorer and reported as such, never scored wrong."""
-    from harness.scoring.scorer import score_files
+    from harness.scoring.scorer import check_databases, score_files
 
     if cfg.run.limit:
         # The scorer then judges the same first N examples and marks the score partial.
         score_options = dataclasses.replace(score_options, limit=cfg.run.limit)
-    result = generate(cfg, out_dir, progress=progress)
     b = cfg.benchmark
+    # A database the scorer would refuse is refused before hours of generation.
+    data = load_benchmark(b.name, data_dir=b.data_dir, split=b.split, db_dir=b.db_dir)
+    check_databases(data.limited(cfg.run.limit), score_options)
+    result = generate(cfg, out_dir, progress=progress)
     summary = score_files(
         b.name,
         Path(b.data_dir) if b.data_dir else None,

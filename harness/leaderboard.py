@@ -10,7 +10,6 @@ gives byte-identical files.
 from __future__ import annotations
 
 import json
-import math
 import os
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
@@ -21,6 +20,7 @@ from typing import Any
 from tabulate import tabulate
 
 from harness import __version__
+from harness.display import pct, pct_ci
 from harness.errors import ConfigError, DataError, HarnessError
 from harness.identity import (
     data_files_sha256,
@@ -361,16 +361,6 @@ def build_tables(
 # --------------------------------------------------------------------------- markdown
 
 
-def _pct(value: float | None) -> str:
-    return "—" if value is None or math.isnan(value) else f"{100 * value:.1f}"
-
-
-def _ci_cell(ci: Mapping[str, Any] | None) -> str:
-    if not ci:
-        return "—"
-    return f"{_pct(ci['mean'])} [{_pct(ci['low'])}, {_pct(ci['high'])}]"
-
-
 def format_params(params: int | None) -> str:
     if params is None:
         return "—"
@@ -408,8 +398,8 @@ def table_markdown(table: Mapping[str, Any]) -> str:
         row = [e["rank"], name, e["tier"], format_params(e["params"])]
         if show_evidence:
             row += [{True: "yes", False: "no"}.get(e.get("evidence"), "—")]
-        row += [_ci_cell(e["metrics"].get(m)) for m in metrics]
-        row += [_pct((e["by_level"].get(lv, {}).get("ex") or {}).get("mean")) for lv in levels]
+        row += [pct_ci(e["metrics"].get(m)) for m in metrics]
+        row += [pct((e["by_level"].get(lv, {}).get("ex") or {}).get("mean")) for lv in levels]
         row += [str(e["n"]) if e["n"] == e["n_total"] else f"{e['n']} of {e['n_total']}"]
         if show_speed:
             row += ["—" if e["tokens_per_s"] is None else f"{e['tokens_per_s']:.1f}"]

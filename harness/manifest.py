@@ -16,6 +16,8 @@ The manifests are TOML files committed next to each benchmark (`spider/manifest.
                                   or ""), db_dir, databases (db_id -> sha256), splits (name ->
                                   JSON files whose entries carry db_id), expect_db_ids, variants
     companions                    [{asset, path}]: assets prepared inside this one (punkt_tab)
+    fallback                      what prepare builds offline when no source has the asset
+                                  ("minimal-punkt": see harness/punkt.py)
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ HEX40 = re.compile(r"^[0-9a-f]{40}$")
 SourceKind = Literal["hf", "url", "gdrive", "git"]
 SOURCE_KINDS = ("hf", "url", "gdrive", "git")
 ARCHIVE_FORMATS = ("zip", "tar.gz")
+FALLBACK_KINDS = ("minimal-punkt",)
 
 
 def harness_home() -> Path:
@@ -118,6 +121,7 @@ class Asset:
     commit: str = ""
     companions: tuple[Companion, ...] = ()
     notes: str = ""
+    fallback: str = ""
 
     def dest(self, data_dir: Path | None = None) -> Path:
         """Where the asset lands: --data-dir, else $HARNESS_DATA_DIR/<name>, else the
@@ -223,6 +227,9 @@ def _parse_asset(name: str, raw: dict[str, Any], manifest: Path) -> Asset:
         Companion(asset=str(_req(c, "asset", where)), path=str(_req(c, "path", where)))
         for c in raw.get("companions", ())
     )
+    fallback = str(raw.get("fallback", ""))
+    if fallback and fallback not in FALLBACK_KINDS:
+        raise ConfigError(f"{where}: unknown fallback {fallback!r}; known: {FALLBACK_KINDS}")
     return Asset(
         name=name,
         manifest=manifest,
@@ -236,6 +243,7 @@ def _parse_asset(name: str, raw: dict[str, Any], manifest: Path) -> Asset:
         commit=commit,
         companions=companions,
         notes=str(raw.get("notes", "")),
+        fallback=fallback,
     )
 
 

@@ -30,12 +30,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import urlparse
-from urllib.request import url2pathname
 
-from harness.errors import DataError
 from harness.io import write_json
 from harness.manifest import Archive, Asset, Source, load_assets
+from harness.prepare_local import (
+    FALLBACK_SOURCES,
+    FALLBACKS,
+    LocalSource,
+    LocalTree,
+    PrepareError,
+    local_sources,
+    unresolvable_host,
+)
 
 RECORD_PREFIX = ".harness-prepared-"
 DOWNLOADS = ".downloads"
@@ -43,10 +49,6 @@ CHUNK = 1 << 20
 GDRIVE_URL = "https://drive.usercontent.google.com/download?id={file_id}&export=download&confirm=t"
 
 Say = Callable[[str], None]
-
-
-class PrepareError(DataError):
-    """A bundle could not be fetched, verified or placed."""
 
 
 class DownloadFailed(PrepareError):
@@ -501,46 +503,13 @@ class Fetched:
     keep_archive: bool = False  # a file the user handed us with --from: never delete it
 
 
-def _is_url(text: str) -> bool:
-    return urlparse(text).scheme in ("http", "https")
-
-
-def _is_git_repo(path: Path) -> bool:
-    return (path / ".git").exists() or ((path / "HEAD").is_file() and (path / "objects").is_dir())
-
-
-def _from_sources(asset: Asset, from_: str) -> list[Source | Path]:
-    """--from: a local archive file, a mirror folder holding it, a git repository, or a
-    URL mirror serving it under its manifest file name."""
-    name = asset.archive.filename if asset.archive else ""
-    parsed = urlparse(from_)
-    if parsed.scheme == "file":
-        # requests cannot read file:// URLs; a local mirror is read as a folder anyway.
-        from_ = url2pathname(parsed.path)
-    elif _is_url(from_):
-        if asset.kind == "git" and from_.rstrip("/").endswith(".git"):
-            return [Source(kind="git", url=from_)]
-        if not name:
-            raise PrepareError(f"{asset.name}: --from URL needs an archive name in the manifest")
-        return [Source(kind="url", url=from_.rstrip("/") + "/" + name)]
-    path = Path(from_)
-    if path.is_file():
-        return [path]
-    if not path.is_dir():
-        raise PrepareError(f"--from {from_}: no such file or folder")
-    if name and (path / name).is_file():
-        return [path / name]
-    if asset.kind == "git" and _is_git_repo(path):
-        return [Source(kind="git", url=str(path.resolve()))]
-    raise PrepareError(
-        f"--from {from_}: no {name or 'git repository'} there (a mirror folder holds each "
-        "archive under the file name its manifest gives)"
-    )
-
-
 def _fetch_one(
-    asset: Asset, source: Source | Path, downloads: Path, staging: Path, say: Say
+    asset: Asset, source: LocalSource, downloads: Path, staging: Path, say: Say
 ) -> Fetched:
+    if isinstance(source, LocalTree):
+        tree = staging / "local"
+        shutil.copytree(source.path, tree, ignore=shutil.ignore_patterns(".staging-*"))
+        return Fetched(describe=f"local copy {source.path}", tree=tree)
     if isinstance(source, Path):
         return Fetched(describe=str(source), archive=source, keep_archive=True)
     if source.kind == "git":
@@ -564,17 +533,24 @@ def _fetch_one(
 
 def _fetch(
     asset: Asset,
-    sources: list[Source | Path],
+    sources: list[LocalSource],
     downloads: Path,
     staging: Path,
     allow_unverified: bool,
     say: Say,
 ) -> tuple[Fetched, str]:
-    """Try each source in order; the first whose bytes verify wins."""
+    """Try each source in order; the first whose bytes verify wins. A source whose host
+    does not resolve is skipped silently (offline, each would only print retries)."""
+    if not sources:
+        raise PrepareError(f"{asset.name}: no local copy among --from")
     errors: list[str] = []
+    unresolved: list[str] = []
     for position, source in enumerate(sources, start=1):
         more = position < len(sources)
-        label = source if isinstance(source, Path) else source.describe()
+        if host := unresolvable_host(source):
+            unresolved.append(host)
+            continue
+        label = source.describe() if isinstance(source, Source) else str(source)
         say(f"{asset.name}: trying {label}")
         try:
             fetched = _fetch_one(asset, source, downloads, staging, say)
@@ -601,6 +577,12 @@ def _fetch(
             errors.append(f"{label}: {type(exc).__name__}: {exc}")
             if more:
                 say(f"  failed: {type(exc).__name__}: {exc}; trying the next source")
+    if unresolved and not errors:
+        raise PrepareError(
+            f"{asset.name}: no network: cannot resolve {', '.join(dict.fromkeys(unresolved))}; "
+            "fetch it on a connected machine and pass --from FILE_OR_DIR"
+        )
+    errors += [f"cannot resolve {host}" for host in dict.fromkeys(unresolved)]
     if len(errors) == 1:
         raise PrepareError(f"{asset.name}: {errors[0]}")
     raise PrepareError(f"{asset.name}: every source failed: " + " | ".join(errors))
@@ -612,30 +594,33 @@ def _fetch(
 def prepare(
     name: str,
     data_dir: Path | None = None,
-    from_: str | None = None,
+    from_: str | tuple[str, ...] | list[str] | None = None,
     allow_unverified: bool = False,
     force: bool = False,
     manifests: list[Path] | None = None,
     say: Say = _stderr,
 ) -> PrepareResult:
-    """Prepare asset `name` (and its companions) into data_dir or its default folder."""
+    """Prepare asset `name` (and its companions) into data_dir or its default folder.
+
+    `from_`: local copies or mirrors (see harness.prepare_local); with any given, nothing
+    is fetched from the network except what a companion has no copy or fallback for."""
+    copies = (from_,) if isinstance(from_, str) else tuple(from_ or ())
     assets = load_assets(manifests)
     if name not in assets:
         raise PrepareError(f"unknown asset {name!r}; known: {', '.join(sorted(assets))}")
     asset = assets[name]
     dest = asset.dest(data_dir)
-    result = _prepare_asset(asset, dest, from_, allow_unverified, force, say)
+    sources = local_sources(asset, copies, companion=False) if copies else list(asset.sources)
+    result = _prepare_asset(asset, dest, sources, allow_unverified, force, say)
     for comp in asset.companions:
+        part = assets[comp.asset]
+        comp_dest = dest / comp.path
+        local = local_sources(part, copies, companion=True) if copies else []
+        comp_sources = local or ([] if copies and part.fallback else list(part.sources))
+        # A copy handed over now replaces a fallback built before.
+        replace = bool(local) and bool((read_record(part, comp_dest) or {}).get("minimal"))
         result.companions.append(
-            _prepare_asset(
-                assets[comp.asset],
-                dest / comp.path,
-                from_,
-                allow_unverified,
-                force,
-                say,
-                companion=True,
-            )
+            _prepare_asset(part, comp_dest, comp_sources, allow_unverified, force or replace, say)
         )
     return result
 
@@ -651,11 +636,10 @@ def _record_matches_manifest(asset: Asset, record: dict[str, Any]) -> bool:
 def _prepare_asset(
     asset: Asset,
     dest: Path,
-    from_: str | None,
+    sources: list[LocalSource],
     allow_unverified: bool,
     force: bool,
     say: Say,
-    companion: bool = False,
 ) -> PrepareResult:
     record = None if force else read_record(asset, dest)
     if record is not None and _record_matches_manifest(asset, record):
@@ -670,6 +654,7 @@ def _prepare_asset(
             asset.name,
             dest,
             "verified",
+            source=str(record.get("source", "")) if record.get("minimal") else "",
             archive_sha256=record.get("archive_sha256", ""),
             commit=record.get("commit", ""),
             n_files=len(hashes),
@@ -677,14 +662,15 @@ def _prepare_asset(
     if record is not None:
         say(f"{asset.name}: the manifest changed since {dest} was prepared; fetching again")
 
-    sources = _from_sources_or_default(asset, from_, companion) if from_ else list(asset.sources)
     dest.mkdir(parents=True, exist_ok=True)
     downloads = dest / DOWNLOADS
     staging = dest / f".staging-{asset.name}"
     shutil.rmtree(staging, ignore_errors=True)  # left by a killed run
     staging.mkdir(parents=True)
     try:
-        fetched, digest = _fetch(asset, sources, downloads, staging, allow_unverified, say)
+        fetched, digest = _fetch_or_fallback(
+            asset, sources, downloads, staging, allow_unverified, say
+        )
         if fetched.tree is not None:
             root = find_root(fetched.tree, asset.layout.root_marker)
         else:
@@ -712,8 +698,11 @@ def _prepare_asset(
                 "source": fetched.describe,
                 "archive": asset.archive.filename if fetched.archive and asset.archive else None,
                 "archive_sha256": digest,
-                "archive_pinned": bool(asset.archive and asset.archive.verified),
+                "archive_pinned": bool(
+                    fetched.archive and asset.archive and asset.archive.verified
+                ),
                 "commit": asset.commit,
+                "minimal": fetched.describe == FALLBACK_SOURCES.get(asset.fallback),
                 "prepared_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "files": hashes,
             },
@@ -734,15 +723,25 @@ def _prepare_asset(
     )
 
 
-def _from_sources_or_default(asset: Asset, from_: str, companion: bool) -> list[Source | Path]:
-    """A companion (punkt_tab next to the evaluator) uses the mirror when the mirror holds
-    its file, and its own sources otherwise."""
+def _fetch_or_fallback(
+    asset: Asset,
+    sources: list[LocalSource],
+    downloads: Path,
+    staging: Path,
+    allow_unverified: bool,
+    say: Say,
+) -> tuple[Fetched, str]:
+    """The first source that verifies; when none does and the asset has an offline
+    fallback, the fallback built in staging (said in one line, recorded as the source)."""
     try:
-        return _from_sources(asset, from_)
-    except PrepareError:
-        if companion:
-            return list(asset.sources)
-        raise
+        return _fetch(asset, sources, downloads, staging, allow_unverified, say)
+    except PrepareError as exc:
+        if not asset.fallback:
+            raise
+        tree = staging / "fallback"
+        FALLBACKS[asset.fallback](tree)
+        say(f"{exc}; using the {FALLBACK_SOURCES[asset.fallback]}")
+        return Fetched(describe=FALLBACK_SOURCES[asset.fallback], tree=tree), ""
 
 
 def _remove_if_empty(path: Path) -> None:

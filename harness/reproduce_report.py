@@ -7,6 +7,8 @@ import shlex
 import tomllib
 from typing import TYPE_CHECKING, Any
 
+from harness.display import pct, pct_interval, pp
+
 if TYPE_CHECKING:
     from harness.reproduce import Outcome, Planned, Table
 
@@ -78,20 +80,12 @@ def outcome_json(o: Outcome) -> dict[str, Any]:
 # ---------------------------------------------------------------- the markdown table
 
 
-def _fmt_ci(mean: float | None, low: float | None, high: float | None) -> str:
-    if mean is None:
-        return "—"
-    if low is None or high is None:
-        return f"{mean:.3f}"
-    return f"{mean:.3f} [{low:.3f}, {high:.3f}]"
-
-
 def describe_outcome(o: Outcome) -> str:
     if o.error:
         return f"not reproduced: {o.error}"
     return (
-        f"{_fmt_ci(o.mean, o.low, o.high)} on n={o.n}; published "
-        f"{o.row.published.value:.3f}; Δ {o.delta:+.3f}"
+        f"{pct_interval(o.mean, o.low, o.high)} on n={o.n}; published "
+        f"{pct(o.row.published.value)}; Δ {pp(o.delta or 0.0)} pp"
     )
 
 
@@ -107,7 +101,7 @@ def render_markdown(table: Table, outcomes: list[Outcome]) -> str:
         if src.get("url"):
             cite = f"[{cite or src['url']}]({src['url']})"
         lines += [f"Source: {cite}" + (f" ({src['commit']})" if src.get("commit") else ""), ""]
-    head = f"| row | model | published {metric} [95% CI] | reproduced {metric} [95% CI] | Δ "
+    head = f"| row | model | published {metric} [95% CI] | reproduced {metric} [95% CI] | Δ pp "
     lines += [
         head.replace("  ", " ") + "| published in reproduced CI | n |",
         "|---|---|---|---|---|---|---|",
@@ -117,7 +111,7 @@ def render_markdown(table: Table, outcomes: list[Outcome]) -> str:
         pub = o.row.published
         model = str(o.row.config.get("model", {}).get("spec", ""))
         label = f"{o.row.label} ({o.row.metric})" if mixed else o.row.label
-        published = _fmt_ci(pub.value, pub.low, pub.high)
+        published = pct_interval(pub.value, pub.low, pub.high)
         if o.error:
             notes.append(f"- `{o.row.id}`: not reproduced: {o.error}")
             lines.append(f"| {label} | `{model}` | {published} | not run | — | — | — |")
@@ -134,9 +128,11 @@ def render_markdown(table: Table, outcomes: list[Outcome]) -> str:
                 + "; the two are not directly comparable."
             )
         lines.append(
-            f"| {label} | `{model}` | {published} | {_fmt_ci(o.mean, o.low, o.high)} "
-            f"| {o.delta:+.3f} | {inside} | {n} |"
+            f"| {label} | `{model}` | {published} | {pct_interval(o.mean, o.low, o.high)} "
+            f"| {pp(o.delta) if o.delta is not None else '—'} | {inside} | {n} |"
         )
+    scale = f"{metric} in %" if metric else "Scores in %"
+    lines += ["", f"{scale}; Δ pp = reproduced − published, in percentage points."]
     if notes:
         lines += ["", *notes]
     if table.notes:

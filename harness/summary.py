@@ -10,6 +10,7 @@ from typing import Any
 
 from tabulate import tabulate
 
+from harness.display import UNIT_NOTE, pct_ci
 from harness.scoring.families import Family
 from harness.stats import bootstrap_ci
 
@@ -70,9 +71,7 @@ def aggregate(
 
 
 def _fmt(ci: dict[str, Any] | None) -> str:
-    if not ci:
-        return ""
-    return f"{ci['mean']:.3f} [{ci['low']:.3f}, {ci['high']:.3f}]"
+    return pct_ci(ci) if ci else ""
 
 
 def render_table(summary: dict[str, Any], family: Family) -> str:
@@ -87,7 +86,8 @@ def render_table(summary: dict[str, Any], family: Family) -> str:
     boot = summary.get("bootstrap", {})
     lines.append("")
     lines.append(
-        f"{summary['benchmark']}/{summary['split']}: mean [95% percentile bootstrap CI over "
+        f"{summary['benchmark']}/{summary['split']}: {UNIT_NOTE}, mean [95% percentile "
+        "bootstrap CI over "
         f"questions, {boot.get('resamples')} resamples, seed {boot.get('seed')}]; "
         f"scorer {summary['scorer']['name']} ({summary['scorer']['semantics']})."
     )

@@ -130,10 +130,10 @@ def test_markdown_rows_and_verdict(pr_diff):
     assert _row(md, "decoding")[3] == "—"
     assert _row(md, "decoding")[-1] == "not compared: differs in decoding.temperature"
     assert _row(md, "prompt")[-1] == "changed: prompt.template_sha256"
-    verdict = next(line for line in md.splitlines() if line.startswith("**Verdict:**"))
+    verdict = next(line for line in md.splitlines() if line.startswith("**Verdict"))
     assert verdict == (
-        "**Verdict:** ▲ 2 significant gain(s) (gain, prompt); ▼ 1 significant loss(es) (loss); "
-        "1 within noise; 1 added; 1 removed; 1 not comparable."
+        "**Verdict (each config, head vs base):** ▲ 2 significant gain(s) (gain, prompt); "
+        "▼ 1 significant loss(es) (loss); 1 within noise; 1 added; 1 removed; 1 not comparable."
     )
     assert result.passed and result.gate is None
 
@@ -142,7 +142,7 @@ def test_noise_only_verdict(tmp_path):
     base = _lb(tmp_path, "b", {"x": (BASE, {})})
     head = _lb(tmp_path, "h", {"x": (NOISE, {})})
     md = diff_leaderboards(base, head, resamples=2000).markdown
-    assert "**Verdict:** no significant change; 1 within noise." in md
+    assert "**Verdict (each config, head vs base):** no significant change; 1 within noise." in md
     assert _row(md, "x")[3] == "+0.5"
 
 
@@ -237,7 +237,7 @@ def test_gate_pass_and_fail(gate_lb):
     )
     assert passed.passed and passed.gate.line.startswith("pass: candidate 'candidate'")
     assert "Δ EX +14.0 pp" in passed.gate.line
-    assert "**Gate:** `pass" in passed.markdown
+    assert "**Gate (candidate in head vs baseline in base):** `pass" in passed.markdown
     too_high = diff_leaderboards(
         gate_lb, gate_lb, gate_pp=20, baseline="baseline", candidate="candidate", resamples=2000
     )

@@ -83,6 +83,9 @@ def test_evaluator_baked_in_at_the_manifest_commit() -> None:
     assert dockerfile_args()["EVALUATOR_COMMIT"] == manifest["official-evaluator"].commit
     assert "harness prepare official-evaluator" in text
     assert "nltk-punkt-tab" in [c.asset for c in manifest["official-evaluator"].companions]
+    # The image bakes in the published punkt_tab; the offline fallback fails its build.
+    assert "grep -q '\"minimal\": false'" in text
+    assert "nltk_data/tokenizers/punkt_tab/.harness-prepared-nltk-punkt-tab.json" in text
 
 
 # ------------------------------------------------------------------ the locks
@@ -155,11 +158,12 @@ def run_bench_sh(tmp_path: Path, env: dict[str, str], fake_docker: str | None = 
 
 
 def test_bench_sh_dry_run_prints_the_docker_command(tmp_path: Path) -> None:
-    out = run_bench_sh(tmp_path, {"MODEL": "hf:Qwen/Qwen2.5-Coder-1.5B-Instruct",
-                                  "DRY_RUN": "1", "HF_HOME": "/cache/hf"})  # fmt: skip
+    env = {"MODEL": "hf:Qwen/Qwen2.5-Coder-1.5B-Instruct", "DRY_RUN": "1", "HF_HOME": "/cache/hf"}
+    out = run_bench_sh(tmp_path, env, fake_docker="0")
     assert out.returncode == 0, out.stderr
-    first, command = out.stdout.splitlines()[:2]
-    assert "a real run would use: local" in first and "no Docker engine answers" in first
+    # stdout is the command alone; which runner and why go to stderr.
+    [command] = out.stdout.splitlines()
+    assert "a real run would use: docker (a Docker engine answers)" in out.stderr
     assert command.startswith("docker run --rm --gpus all ")
     assert f"-v {REPO}/spider/data:/data/spider:ro" in command
     assert "-v /cache/hf:/hf-cache" in command and f"-v {REPO}/runs:/work/runs" in command
@@ -167,11 +171,36 @@ def test_bench_sh_dry_run_prints_the_docker_command(tmp_path: Path) -> None:
     assert f"-v {tmp_path}/.cache/harness:/cache/harness" in command
     assert "-e HARNESS_CACHE_DIR=/cache/harness" in command
     assert "-e OPENAI_API_KEY -e ANTHROPIC_API_KEY -e HF_TOKEN" in command
-    assert command.rstrip().endswith(
+    assert command.endswith(
         "harness:latest bench --model hf:Qwen/Qwen2.5-Coder-1.5B-Instruct --bench spider "
         "--split dev --out /work/runs/hf-Qwen-Qwen2.5-Coder-1.5B-Instruct@spider-dev "
         "--data-dir /data/spider"
     )
+
+
+def test_bench_sh_dry_run_prints_the_command_that_would_run(tmp_path: Path) -> None:
+    """With no engine, the dry run prints the native command, the one a real run runs."""
+    out = run_bench_sh(tmp_path, {"MODEL": "hf:m/x", "DRY_RUN": "1"}, fake_docker="1")
+    assert out.returncode == 0, out.stderr
+    assert "a real run would use: local (no Docker engine answers" in out.stderr
+    assert out.stdout.splitlines() == [
+        "harness bench --model hf:m/x --bench spider --split dev --out runs/hf-m-x@spider-dev "
+        "--data-dir spider/data"
+    ]
+
+
+def test_bench_sh_takes_a_data_dir_and_extra_harness_args(tmp_path: Path) -> None:
+    data = tmp_path / "my-spider"
+    env = {"MODEL": "hf:m/x", "DRY_RUN": "1", "DATA_DIR": str(data),
+           "ARGS": "--allow-partial  --limit 5"}  # fmt: skip
+    local = run_bench_sh(tmp_path, env | {"RUNNER": "local"})
+    assert local.stdout.strip().endswith(f"--data-dir {data} --allow-partial --limit 5")
+    docker = run_bench_sh(tmp_path, env | {"RUNNER": "docker"})
+    assert f"-v {data}:/data/spider:ro" in docker.stdout
+    assert docker.stdout.strip().endswith("--data-dir /data/spider --allow-partial --limit 5")
+    relative = run_bench_sh(tmp_path, {"MODEL": "hf:m/x", "DRY_RUN": "1", "RUNNER": "docker",
+                                       "DATA_DIR": "elsewhere/spider"})  # fmt: skip
+    assert f"-v {REPO}/elsewhere/spider:/data/spider:ro" in relative.stdout
 
 
 @pytest.mark.parametrize("bench", ["spider-dev", "bird-dev", "bird-minidev", "fixture"])
@@ -190,7 +219,8 @@ def test_bench_sh_passes_only_options_harness_bench_has(
     env = {"MODEL": "hf:m/x", "BENCH": bench, "ADAPTER": str(adapter), "DRY_RUN": "1"}
     out = run_bench_sh(tmp_path, env | {"RUNNER": runner})
     assert out.returncode == 0, out.stderr
-    argv = shlex.split(out.stdout.splitlines()[1])
+    [line] = out.stdout.splitlines()
+    argv = shlex.split(line)
     args = argv[argv.index("bench") + 1 :]
     assert args[0].startswith("--")
     # Parsing with the real command's parser rejects unknown options and bad choices.
@@ -202,10 +232,10 @@ def test_bench_sh_passes_only_options_harness_bench_has(
 def test_bench_sh_picks_docker_when_an_engine_answers(tmp_path: Path) -> None:
     env = {"MODEL": "hf:m/x", "BENCH": "bird-minidev", "DRY_RUN": "1"}
     out = run_bench_sh(tmp_path, env, fake_docker="0")
-    assert "a real run would use: docker (a Docker engine answers)" in out.stdout
+    assert "a real run would use: docker (a Docker engine answers)" in out.stderr
     assert "--split mini_dev" in out.stdout and "/data/bird-minidev:ro" in out.stdout
     out = run_bench_sh(tmp_path, env, fake_docker="1")
-    assert "a real run would use: local" in out.stdout
+    assert "a real run would use: local" in out.stderr
 
 
 def test_bench_sh_real_run_goes_native_and_says_so(tmp_path: Path) -> None:
@@ -227,12 +257,13 @@ def test_bench_sh_real_run_goes_native_and_says_so(tmp_path: Path) -> None:
 def test_bench_sh_mounts_a_local_adapter_and_refuses_bad_input(tmp_path: Path) -> None:
     adapter = tmp_path / "my-lora"
     adapter.mkdir()
-    out = run_bench_sh(tmp_path, {"MODEL": "hf:m/x", "ADAPTER": str(adapter), "DRY_RUN": "1"})
+    out = run_bench_sh(tmp_path, {"MODEL": "hf:m/x", "ADAPTER": str(adapter), "DRY_RUN": "1",
+                                  "RUNNER": "docker"})  # fmt: skip
     assert f"-v {adapter}:/adapters/my-lora:ro" in out.stdout
     assert "--adapter /adapters/my-lora" in out.stdout and "hf-m-x+my-lora@spider-dev" in out.stdout
     local = run_bench_sh(tmp_path, {"MODEL": "hf:m/x", "ADAPTER": str(adapter), "DRY_RUN": "1",
                                     "RUNNER": "local"})  # fmt: skip
-    assert local.stdout.splitlines()[1].startswith("harness bench --model hf:m/x")
+    assert local.stdout.splitlines()[0].startswith("harness bench --model hf:m/x")
     assert f"--adapter {adapter}" in local.stdout
     assert run_bench_sh(tmp_path, {"MODEL": "hf:m/x", "BENCH": "nope"}).returncode == 2
     assert run_bench_sh(tmp_path, {"MODEL": "hf:m/x", "RUNNER": "kube"}).returncode == 2
@@ -245,8 +276,27 @@ def test_makefile_bench_target_calls_bench_sh() -> None:
     if not makefile:
         pytest.skip("no Makefile yet")
     assert "docker/bench.sh" in makefile
-    for var in ("MODEL", "BENCH", "ADAPTER", "RUNNER", "DRY_RUN"):
+    for var in ("MODEL", "BENCH", "ADAPTER", "RUNNER", "DRY_RUN", "DATA_DIR", "ARGS"):
         assert f"{var}=" in makefile
+
+
+def test_make_bench_dry_run_prints_only_the_command(tmp_path: Path) -> None:
+    """`make bench ... DRY_RUN=1` installs nothing and prints one line: the command,
+    with DATA_DIR and ARGS in it."""
+    make = shutil.which("make")
+    if make is None:
+        pytest.skip("make is not installed")
+    out = subprocess.run(
+        [make, "-s", "bench", "MODEL=hf:m/x", "DRY_RUN=1", "RUNNER=local",
+         f"VENV={tmp_path}/venv", "DATA_DIR=/d/spider", "ARGS=--allow-partial --limit 3"],
+        cwd=REPO, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [
+        f"{tmp_path}/venv/bin/harness bench --model hf:m/x --bench spider --split dev "
+        "--out runs/hf-m-x@spider-dev --data-dir /d/spider --allow-partial --limit 3"
+    ]
+    assert not (tmp_path / "venv").exists()
 
 
 def test_bench_sh_is_executable() -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from harness import punkt
 from harness.benchmarks.base import BenchmarkData
 from harness.records import Example
 from harness.scoring.official_bridge import (
@@ -106,10 +107,12 @@ def test_parser_takes_the_last_table_and_skips_turn_tables() -> None:
 
 
 def test_parser_refuses_output_without_a_table() -> None:
-    with pytest.raises(OfficialEvaluatorFailed, match="last line:   boom"):
+    with pytest.raises(OfficialEvaluatorFailed, match=r"it ends: Traceback .* boom"):
         parse_official_stdout("Traceback (most recent call last):\n  boom\n")
-    with pytest.raises(OfficialEvaluatorFailed, match="no output"):
+    with pytest.raises(OfficialEvaluatorFailed, match="it ends: no message"):
         parse_official_stdout("")
+    with pytest.raises(OfficialEvaluatorFailed, match=r"it ends: ValueError: bad\)$"):
+        parse_official_stdout("progress 1/2\nValueError: bad\n" + "*" * 70 + "\n")
 
 
 # ------------------------------------------------------------------ compare
@@ -231,7 +234,7 @@ def stand_in(tmp_path: Path) -> Path:
     (folder / "evaluation.py").write_text(STAND_IN)
     for name in ("exec_eval.py", "process_sql.py", "parse.py"):
         (folder / name).write_text("")
-    (folder / "nltk_data" / "tokenizers").mkdir(parents=True)
+    punkt.write_minimal(folder / punkt.EVALUATOR_PUNKT)
     return folder
 
 

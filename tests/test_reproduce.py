@@ -102,10 +102,11 @@ def test_markdown_table_says_delta_and_whether_published_is_inside() -> None:
     header = next(line for line in lines if line.startswith("| row"))
     assert "published EX [95% CI]" in header and "reproduced EX [95% CI]" in header
     row_1 = next(line for line in lines if line.startswith("| Qwen2.5-Coder-1.5B-Instruct, base"))
-    assert "0.558 [0.527, 0.587]" in row_1 and "0.560 [0.530, 0.590]" in row_1
-    assert "| +0.002 | yes | 1034 |" in row_1
+    # Percentages with one decimal, as every other table shows a score.
+    assert "55.8 [52.7, 58.7]" in row_1 and "56.0 [53.0, 59.0]" in row_1
+    assert "| +0.2 | yes | 1034 |" in row_1
     row_3 = next(line for line in lines if line.startswith("| Qwen2.5-Coder-3B"))
-    assert "| -0.051 | no |" in row_3
+    assert "| -5.1 | no |" in row_3
     row_7 = next(line for line in lines if line.startswith("| Qwen2.5-Coder-7B"))
     assert "972 (published: 1034)" in row_7
     assert any(

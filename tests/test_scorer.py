@@ -244,7 +244,7 @@ def test_cli_one_line_error_and_table(tmp_path, capsys):
     )
     err = capsys.readouterr().err
     assert code == 2
-    assert err.count("\n") == 1 and "sport" in err and "--allow-missing-db" in err
+    assert err.count("\n") == 1 and "sport" in err and "--allow-partial" in err
     code = main(
         [
             "score",
@@ -259,7 +259,7 @@ def test_cli_one_line_error_and_table(tmp_path, capsys):
             "--jobs",
             "1",
             "--no-cache",
-            "--allow-missing-db",
+            "--allow-partial",
             "--resamples",
             "100",
         ]

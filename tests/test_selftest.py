@@ -16,8 +16,8 @@ def test_real_spider_dev_gold_matches_itself(spider_dir: Path, tmp_path, capsys)
             "spider",
             "--data-dir",
             str(spider_dir),
-            "--allow-missing-db",
-            "--cache-dir",
+            "--allow-partial",
+            "--gold-cache-dir",
             str(tmp_path / "cache"),
             "--resamples",
             "200",
@@ -27,7 +27,7 @@ def test_real_spider_dev_gold_matches_itself(spider_dir: Path, tmp_path, capsys)
     )
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "selftest passed: 972 gold queries" in out
+    assert "selftest passed: 972 of 1034 gold queries" in out
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["metrics"]["ex"]["mean"] == 1.0
     assert summary["metrics"]["em"]["mean"] == 1.0

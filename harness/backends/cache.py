@@ -48,7 +48,7 @@ class ResponseCache:
         except (OSError, sqlite3.Error) as exc:
             raise ConfigError(
                 f"{self.path}: cannot open the response cache ({exc}); "
-                "pass --cache-path elsewhere or --no-cache"
+                "pass --response-cache elsewhere or --no-cache"
             ) from None
 
     @staticmethod

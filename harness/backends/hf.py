@@ -19,6 +19,7 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM
 from harness.backends.adapters import tree_sha256
 from harness.backends.base import Backend, BackendOptions, Completion, Decoding, Request
 from harness.backends.hf_sampling import RowSeededSampler, row_seed
+from harness.backends.model_source import check_target, offline_message
 from harness.errors import ConfigError
 from harness.prompting.templates import choose_mode, render
 
@@ -92,18 +93,27 @@ class HFBackend(Backend):
         device_map = options.device_map
         if device_map is None and torch.cuda.is_available():
             device_map = "auto"
+        cache_only = check_target("hf", target)
         try:
-            tokenizer = AutoTokenizer.from_pretrained(target, revision=options.revision)
-            config = AutoConfig.from_pretrained(target, revision=options.revision)
+            tokenizer = AutoTokenizer.from_pretrained(
+                target, revision=options.revision, local_files_only=cache_only
+            )
+            config = AutoConfig.from_pretrained(
+                target, revision=options.revision, local_files_only=cache_only
+            )
             auto = AutoModelForSeq2SeqLM if config.is_encoder_decoder else AutoModelForCausalLM
             model = auto.from_pretrained(
                 target,
                 revision=options.revision,
                 dtype=_dtype(options.dtype),
                 device_map=device_map,
+                local_files_only=cache_only,
             )
         except OSError as exc:
-            raise ConfigError(f"hf:{target}: cannot load model: {exc}") from None
+            if cache_only:
+                raise ConfigError(offline_message("hf", target)) from None
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ConfigError(f"hf:{target}: cannot load model: {first}") from None
         return model, tokenizer
 
     @staticmethod

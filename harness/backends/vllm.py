@@ -28,6 +28,7 @@ from harness.backends.base import (
     Request,
     sample_groups,
 )
+from harness.backends.model_source import check_target
 from harness.errors import ConfigError
 from harness.prompting.templates import choose_mode, render
 
@@ -45,6 +46,8 @@ class VLLMBackend(Backend):
             raise ConfigError(
                 "vllm: weighted adapter compositions are not supported; use the hf backend"
             )
+        # vLLM reads a missing folder as a hub id; name the folder instead.
+        check_target("vllm", target)
         adapters: list[AdapterSpec] = list(options.adapters) + [
             a for a in options.routes.values() if a is not None
         ]

@@ -48,6 +48,30 @@ class BenchmarkData:
         )  # fmt: skip
 
 
+def database_variants(db_root: Path, db_id: str) -> tuple[Path, ...]:
+    """Every database file judged for db_id: `<db_id>.sqlite` first, then the other variants.
+
+    The official evaluator takes every file in the folder whose name contains `.sqlite`;
+    SQLite's own side files (-journal, -wal, -shm) are left out here, since they are not
+    databases.
+    """
+    folder = db_root / db_id
+    if not folder.is_dir():
+        return ()
+    main = folder / f"{db_id}.sqlite"
+    others = sorted(
+        p
+        for p in folder.iterdir()
+        if ".sqlite" in p.name
+        and p != main
+        and p.is_file()
+        and not p.name.endswith(("-journal", "-wal", "-shm"))
+    )
+    if main.is_file():
+        return (main, *others)
+    return tuple(others)
+
+
 Loader = Callable[..., BenchmarkData]
 
 # name -> "module:function"; imported only when asked for, so a missing optional

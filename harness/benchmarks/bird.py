@@ -18,7 +18,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.benchmarks.base import BenchmarkData, read_json
+from harness.benchmarks.base import BenchmarkData, database_variants, read_json
 from harness.errors import DataError, PredictionsError
 from harness.io import jsonl_objects
 from harness.predictions import (
@@ -127,6 +127,8 @@ def load_bird(
     db_root = database_root(root, db_dir)
 
     examples: list[Example] = []
+    # `<db_id>/` holding several *.sqlite files is a test suite (harness testsuite build).
+    variants: dict[str, tuple[Path, ...]] = {}
     first_seen: dict[int, tuple[int, dict[str, Any]]] = {}  # question_id -> (index, entry)
     copies: dict[int, int] = {}
     for index, item in enumerate(items):
@@ -159,7 +161,6 @@ def load_bird(
             first_seen[qid] = (index, item)
             copies[qid] = 1
             example_id = str(qid)
-        db_path = db_root / db_id / f"{db_id}.sqlite"
         hint = item.get("evidence") or ""
         examples.append(
             Example(
@@ -167,7 +168,7 @@ def load_bird(
                 db_id=db_id,
                 question=question,
                 gold_sql=gold,
-                db_paths=(db_path,) if db_path.is_file() else (),
+                db_paths=variants.setdefault(db_id, database_variants(db_root, db_id)),
                 evidence=hint if evidence else "",
                 difficulty=difficulty,
                 extra={
@@ -188,6 +189,7 @@ def load_bird(
         tables=tables,
         data_files=[split_file, tables_file],
         missing_db_ids=missing,
+        test_suite=any(len(paths) > 1 for paths in variants.values()),
     )
 
 

@@ -9,35 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.benchmarks.base import BenchmarkData, read_json
+from harness.benchmarks.base import BenchmarkData, database_variants, read_json
 from harness.errors import DataError
 from harness.records import Example
 
 PREPARE_HINT = "run `harness prepare spider --data-dir DIR` or pass --data-dir"
-
-
-def database_variants(db_root: Path, db_id: str) -> tuple[Path, ...]:
-    """Every database file judged for db_id: `<db_id>.sqlite` first, then the other variants.
-
-    The official evaluator takes every file in the folder whose name contains `.sqlite`;
-    SQLite's own side files (-journal, -wal, -shm) are left out here, since they are not
-    databases.
-    """
-    folder = db_root / db_id
-    if not folder.is_dir():
-        return ()
-    main = folder / f"{db_id}.sqlite"
-    others = sorted(
-        p
-        for p in folder.iterdir()
-        if ".sqlite" in p.name
-        and p != main
-        and p.is_file()
-        and not p.name.endswith(("-journal", "-wal", "-shm"))
-    )
-    if main.is_file():
-        return (main, *others)
-    return tuple(others)
 
 
 def _read_json(path: Path) -> Any:

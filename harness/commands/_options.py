@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -40,7 +42,24 @@ def benchmark_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def scoring_options(func: Callable[..., Any]) -> Callable[..., Any]:
+# Help for the two options whose reach depends on the command: `harness bench` seeds and
+# caches generation as well as scoring.
+SCORE_ONLY = {
+    "seed": "Bootstrap seed.",
+    "no_cache": "Do not use the gold-result cache.",
+}
+WITH_GENERATION = {
+    "seed": "Seed for decoding, few-shot selection and the bootstrap.",
+    "no_cache": "Bypass both caches: model responses and gold results.",
+}
+
+
+def scoring_options(
+    func: Callable[..., Any] | None = None, *, helps: dict[str, str] = SCORE_ONLY
+) -> Any:
+    """The scoring options; `@scoring_options(helps=WITH_GENERATION)` for bench."""
+    if func is None:
+        return functools.partial(scoring_options, helps=helps)
     options = [
         click.option(
             "--keep-distinct",
@@ -68,19 +87,24 @@ def scoring_options(func: Callable[..., Any]) -> Callable[..., Any]:
             help="Worker processes (0 = one per CPU).",
         ),
         click.option(
-            "--allow-missing-db",
+            "--allow-partial",
             is_flag=True,
             help="Score the examples whose database exists; record the rest as "
-            "excluded (a partial score).",
+            "excluded (a partial result, not citable; as `harness leaderboard "
+            "--allow-partial` lists one).",
         ),
-        click.option("--no-cache", is_flag=True, help="Do not use the gold-result cache."),
+        # Deprecated spellings, kept working (hidden): --allow-missing-db, --cache-dir.
+        click.option("--allow-missing-db", "old_allow_missing_db", is_flag=True, hidden=True),
+        click.option("--no-cache", is_flag=True, help=helps["no_cache"]),
         click.option(
-            "--cache-dir",
-            type=click.Path(path_type=Path),
+            "--gold-cache-dir",
+            "cache_dir",
+            type=click.Path(path_type=Path, file_okay=False),
             default=None,
-            help="Gold-result cache directory (default ~/.cache/harness).",
+            help="Folder of the gold-result cache (default ~/.cache/harness).",
         ),
-        click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed."),
+        click.option("--cache-dir", "old_cache_dir", type=click.Path(path_type=Path), hidden=True),
+        click.option("--seed", type=int, default=0, show_default=True, help=helps["seed"]),
         click.option(
             "--resamples", type=int, default=10_000, show_default=True, help="Bootstrap resamples."
         ),
@@ -123,16 +147,23 @@ def scoring_options(func: Callable[..., Any]) -> Callable[..., Any]:
 def score_options_from(kwargs: dict[str, Any]) -> Any:
     from harness.scoring.scorer import ScoreOptions
 
+    for old, new in (
+        ("old_allow_missing_db", "--allow-partial"),
+        ("old_cache_dir", "--gold-cache-dir"),
+    ):
+        if kwargs.get(old):
+            flag = "--" + old.removeprefix("old_").replace("_", "-")
+            print(f"harness: note: {flag} is now {new}", file=sys.stderr)
     return ScoreOptions(
         keep_distinct=kwargs["keep_distinct"],
         plug_value=kwargs["plug_value"],
         timeout_s=kwargs["timeout_s"],
         jobs=kwargs["jobs"],
-        allow_missing_db=kwargs["allow_missing_db"],
+        allow_missing_db=kwargs["allow_partial"] or kwargs.get("old_allow_missing_db", False),
         no_cache=kwargs["no_cache"],
         limit=kwargs.get("limit"),
         allow_missing_predictions=kwargs.get("allow_missing_predictions", False),
-        cache_dir=kwargs["cache_dir"],
+        cache_dir=kwargs["cache_dir"] or kwargs.get("old_cache_dir"),
         seed=kwargs["seed"],
         resamples=kwargs["resamples"],
         r_ves_repeats=kwargs["r_ves_repeats"],

@@ -7,13 +7,13 @@ from typing import Any
 
 import click
 
-from harness.commands._options import score_options_from, scoring_options
+from harness.commands._options import WITH_GENERATION, score_options_from, scoring_options
 from harness.commands.generate import EXIT_INCOMPLETE, generation_options, overrides_from
 
 
 @click.command(name="bench")
 @generation_options
-@scoring_options
+@scoring_options(helps=WITH_GENERATION)
 @click.pass_context
 def command(
     ctx: click.Context, config_file: Path | None, out_dir: Path, progress: bool, **params: Any

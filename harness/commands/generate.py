@@ -49,7 +49,8 @@ OPTION_KEYS: dict[str, str] = {
     "device_map": "run.device_map",
     "tensor_parallel_size": "run.tensor_parallel_size",
     "api_key_env": "run.api_key_env",
-    "cache_path": "run.cache_path",
+    "response_cache": "run.cache_path",
+    "cache_path": "run.cache_path",  # deprecated spelling of --response-cache
 }
 
 EXIT_INCOMPLETE = 3
@@ -67,6 +68,10 @@ def overrides_from(ctx: click.Context, params: dict[str, Any]) -> dict[str, Any]
         elif isinstance(value, tuple):
             value = [str(v) for v in value]
         out[key] = value
+    if "run.cache_path" in out and ctx.get_parameter_source("cache_path") != (
+        ParameterSource.DEFAULT
+    ):
+        click.echo("harness: note: --cache-path is now --response-cache", err=True)
     if params.get("no_cache"):
         out["run.cache"] = False
     return out
@@ -216,10 +221,11 @@ def generation_options(func: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option("--api-key-env", help="Environment variable holding the API key."),
         click.option(
-            "--cache-path",
+            "--response-cache",
             type=click.Path(path_type=Path, dir_okay=False),
-            help="Response cache file (default ~/.cache/harness/responses.sqlite).",
+            help="File of the model-response cache (default ~/.cache/harness/responses.sqlite).",
         ),
+        click.option("--cache-path", type=click.Path(path_type=Path, dir_okay=False), hidden=True),
         click.option("--progress/--no-progress", default=True, help="Progress bars on stderr."),
     ]
     for option in reversed(options):
@@ -232,7 +238,7 @@ def generation_options(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.option(
     "--seed", type=int, default=0, show_default=True, help="Decoding and few-shot selection seed."
 )
-@click.option("--no-cache", is_flag=True, help="Bypass the response cache.")
+@click.option("--no-cache", is_flag=True, help="Bypass the model-response cache.")
 @click.pass_context
 def command(
     ctx: click.Context, config_file: Path | None, out_dir: Path, progress: bool, **params: Any

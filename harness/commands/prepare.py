@@ -19,10 +19,13 @@ import click
 @click.option(
     "--from",
     "from_",
-    metavar="DIR_OR_URL",
-    default=None,
-    help="A local mirror folder or URL holding the archive under its manifest "
-    "name, the archive file itself, or a git repository (official-evaluator).",
+    metavar="PATH_OR_URL",
+    multiple=True,
+    help="A local copy: a mirror folder or URL holding the archive under its manifest "
+    "name, the archive file itself, or a git repository (official-evaluator). Repeat it "
+    "to cover companions too: --from test-suite-sql-eval/ --from punkt_tab.zip (or an "
+    "nltk_data folder). With --from and no punkt_tab among them, the evaluator gets a "
+    "minimal one (recorded in its summaries).",
 )
 @click.option(
     "--allow-unverified",
@@ -35,7 +38,7 @@ import click
 def command(
     asset: str | None,
     data_dir: Path | None,
-    from_: str | None,
+    from_: tuple[str, ...],
     allow_unverified: bool,
     force: bool,
     list_assets: bool,

@@ -35,13 +35,23 @@ def command(
     from harness.summary import render_table
 
     report = selftest(bench, data_dir, split, db_dir, score_options_from(kwargs), out_dir)
-    click.echo(render_table(report.summary, FAMILIES[bench]))
+    summary = report.summary
+    if not summary["n"]:
+        # Nothing ran, so nothing matched or failed: say why instead of "0 do not match".
+        reasons = summary.get("excluded", {}).get("reasons", {})
+        why = ", ".join(f"{k}: {v}" for k, v in reasons.items() if v) or "none in the split"
+        raise SelftestFailed(
+            f"selftest checked no gold query: all {summary.get('n_total', 0)} examples were "
+            f"excluded ({why}); fetch the databases (harness prepare) and rerun"
+        )
+    click.echo(render_table(summary, FAMILIES[bench]))
     if not report.passed:
         shown = "; ".join(_describe(f) for f in report.failures[:10])
         raise SelftestFailed(
             f"{len(report.failures)} gold queries do not match themselves: {shown}"
         )
-    click.echo(f"selftest passed: {report.summary['n']} gold queries match themselves.")
+    of = f" of {summary['n_total']}" if summary.get("n_total", summary["n"]) != summary["n"] else ""
+    click.echo(f"selftest passed: {summary['n']}{of} gold queries match themselves.")
 
 
 def _describe(failure: dict[str, Any]) -> str:

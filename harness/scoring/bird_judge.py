@@ -188,7 +188,8 @@ def judge_bird(task: JudgeTask, ctx: WorkerContext) -> dict[str, Any]:
         "soft_f1": 0.0,
         "r_ves": 0.0 if repeats > 0 else None,
         "em": None,
-        "ts": None,
+        # In test-suite mode every row has a verdict (0 until shown otherwise).
+        "ts": 0 if len(task.example.db_paths) > 1 else None,
         "reference_invalid": False,
         "reference_listed": False,
         "reference_reason": None,
@@ -263,7 +264,26 @@ def judge_bird(task: JudgeTask, ctx: WorkerContext) -> dict[str, Any]:
             row["mismatch"] = {**(row["mismatch"] or {}), "pred_statement": "none"}
     if not row["ex"]:
         row["failure"] = label_failure(pred_sql, example.gold_sql, pred, gold)
+    if len(example.db_paths) > 1:
+        row["ts"] = _test_suite(ctx, example.db_paths[1:], pred_sql, example.gold_sql, cap, options)
+        row["ts"] = row["ts"] if row["ex"] else 0
     return row
+
+
+def _test_suite(
+    ctx: WorkerContext, variants: tuple, pred_sql: str, gold_sql: str, cap: float, options: Any
+) -> int:
+    """`ts` (ours, not an official BIRD metric): BIRD's set-based EX on every variant of a
+    test suite; the first variant that tells the prediction apart ends the search."""
+    for db in variants:
+        gold = ctx.gold(db, gold_sql, timeout_s=cap)
+        if gold.status != "ok":
+            return 0
+        budget = prediction_budget(options, _gold_time(ctx, db, gold_sql, gold, cap))
+        pred = ctx.run(db, pred_sql, timeout_s=budget)
+        if pred.status != "ok" or not bm.ex(pred.rows or [], gold.rows or []):
+            return 0
+    return 1
 
 
 # ---------------------------------------------------------------- summary helper

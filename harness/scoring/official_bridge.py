@@ -11,7 +11,11 @@ What the evaluator needs, and why each step here exists:
 - `<db>/<db_id>/<db_id>.sqlite`, where every `*.sqlite` in that folder is a test-suite
   variant: the bridge builds such a tree of links to exactly the files the native scorer
   used (`Example.db_paths`), so both judge on the same databases;
-- a missing database crashes it, so examples without one are left out (and listed).
+- a missing database crashes it, so examples without one are left out (and listed);
+- nltk's punkt_tab, which `harness prepare` put next to it (possibly the minimal one:
+  harness/punkt.py says when that cannot change a verdict); which one is recorded;
+- a wall-clock limit: the evaluator has no time limit of its own across a run, so the
+  run is stopped after `--timeout` seconds per example (at least OFFICIAL_FLOOR_S).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness import punkt
 from harness.benchmarks.base import BenchmarkData
 from harness.errors import HarnessError
 from harness.scoring.official_compat import as_line
@@ -36,9 +41,13 @@ LEVELS = ("easy", "medium", "hard", "extra", "all")
 # every metric, as a blank line would if the evaluator did not choke on it.
 EMPTY_PREDICTION = "HARNESS_EMPTY_PREDICTION"
 PREPARE_HINT = "run `harness prepare official-evaluator`"
+# The least wall-clock time an official run gets: starting Python and loading its parser
+# and tables takes seconds before the first query runs.
+OFFICIAL_FLOOR_S = 60.0
 
 _HEADER = re.compile(r"^\s+easy\s+medium\s+hard\s+extra\s+all(\s+joint_all)?\s*$")
 _ROW = re.compile(r"^(count|execution|exact match)\s{2,}(.*)$")
+_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b:?")
 
 
 class OfficialEvaluatorMissing(HarnessError):
@@ -63,6 +72,11 @@ class OfficialResult:
     placeholder_ids: list[str] = field(default_factory=list)
     command: list[str] = field(default_factory=list)
     commit: str = ""
+    # Which punkt_tab the evaluator tokenized with, and the ids whose gold or prediction
+    # has a candidate sentence break, where that choice could matter (None: not checked).
+    punkt: dict[str, Any] = field(default_factory=dict)
+    punkt_sensitive_ids: list[str] | None = None
+    time_limit_s: float | None = None
     stdout: str = ""
 
     def as_dict(self) -> dict[str, Any]:
@@ -95,9 +109,8 @@ def parse_official_stdout(text: str) -> OfficialResult:
     lines = text.splitlines()
     starts = [i for i, line in enumerate(lines) if _HEADER.match(line)]
     if not starts:
-        tail = next((line for line in reversed(lines) if line.strip()), "no output")
         raise OfficialEvaluatorFailed(
-            f"no score table in the official evaluator's output (last line: {tail[:200]})"
+            f"no score table in the official evaluator's output (it ends: {failure_tail(text)})"
         )
     counts: dict[str, int] = {}
     ex: dict[str, float] | None = None
@@ -147,7 +160,33 @@ def check_evaluator(evaluator_dir: Path | None) -> Path:
             f"official evaluator not found at {evaluator_dir} (no {', '.join(missing)}); "
             f"{PREPARE_HINT}"
         )
+    punkt_dir = Path(evaluator_dir) / punkt.EVALUATOR_PUNKT
+    if punkt.missing_files(punkt_dir) and not os.environ.get("NLTK_DATA"):
+        raise OfficialEvaluatorMissing(
+            f"the official evaluator at {evaluator_dir} has no nltk punkt_tab "
+            f"({punkt_dir}/{punkt.LANGUAGE} is incomplete) and NLTK_DATA is not set; "
+            f"{PREPARE_HINT} (offline: --from with your local copies)"
+        )
     return Path(evaluator_dir)
+
+
+def official_time_limit(timeout_s: float, n_examples: int) -> float:
+    """Wall-clock seconds an official run may take: the per-query timeout for each
+    example, at least OFFICIAL_FLOOR_S."""
+    return max(OFFICIAL_FLOOR_S, timeout_s * n_examples)
+
+
+def failure_tail(text: str, limit: int = 300) -> str:
+    """The last meaningful part of a crashed evaluator's output, on one line: from the last
+    exception line on (nltk's LookupError frames its message in rows of asterisks, which
+    say nothing), else its last three lines that hold a letter or digit."""
+    lines = [line.strip() for line in text.splitlines() if re.search(r"[A-Za-z0-9]", line)]
+    if not lines:
+        return "no message"
+    starts = [i for i, line in enumerate(lines) if _EXCEPTION.match(line)]
+    tail = lines[starts[-1] :] if starts else lines[-3:]
+    joined = " ".join(" ".join(tail).split())
+    return joined if len(joined) <= limit else joined[: limit - 1] + "…"
 
 
 def find_evaluator(data_dir: Path | None = None) -> Path:
@@ -199,7 +238,7 @@ def run_official(
     etype: str,
     only_ids: Collection[str] | None = None,
     python: str | None = None,
-    timeout_s: float | None = None,
+    timeout_s: float = 30.0,
     workdir: Path | None = None,
 ) -> OfficialResult:
     """Score `predictions` (example id -> SQL) with the official evaluator.
@@ -209,7 +248,8 @@ def run_official(
     kept). Ids with no or a blank prediction get the placeholder and are listed in
     `placeholder_ids`. The evaluator runs with `python` (default: this interpreter, which
     has its nltk and sqlparse) in its own folder, with NLTK_DATA pointing at the punkt_tab
-    that `harness prepare` put next to it.
+    that `harness prepare` put next to it, and is stopped after
+    `official_time_limit(timeout_s, examples)` seconds.
     """
     if etype not in ("exec", "match", "all"):
         raise OfficialEvaluatorFailed(f"etype must be exec, match or all, not {etype!r}")
@@ -259,6 +299,7 @@ def run_official(
             env["NLTK_DATA"] = os.pathsep.join(
                 p for p in (str(nltk_data), env.get("NLTK_DATA", "")) if p
             )
+        limit = official_time_limit(timeout_s, len(examples))
         try:
             proc = subprocess.run(
                 cmd,
@@ -266,18 +307,19 @@ def run_official(
                 env=env,
                 capture_output=True,
                 text=True,
-                timeout=timeout_s,
+                timeout=limit,
                 check=False,
             )
         except subprocess.TimeoutExpired:
             raise OfficialEvaluatorFailed(
-                f"the official evaluator ran past {timeout_s:.0f} s and was stopped"
+                f"the official evaluator ran past its time limit of {limit:.0f} s "
+                f"(--timeout {timeout_s:g} s x {len(examples)} examples, at least "
+                f"{OFFICIAL_FLOOR_S:.0f} s) and was stopped"
             ) from None
     if proc.returncode != 0:
-        tail = [line for line in proc.stderr.strip().splitlines() if line.strip()]
         raise OfficialEvaluatorFailed(
             f"the official evaluator exited with status {proc.returncode}: "
-            f"{tail[-1] if tail else 'no message'}"
+            f"{failure_tail(proc.stderr or proc.stdout)}"
         )
     result = parse_official_stdout(proc.stdout)
     if result.counts.get("all") != len(examples):
@@ -290,6 +332,11 @@ def run_official(
     result.placeholder_ids = placeholders
     result.command = cmd
     result.commit = _commit_of(evaluator_dir)
+    result.time_limit_s = limit
+    result.punkt = punkt.installed(evaluator_dir / punkt.EVALUATOR_PUNKT)
+    texts = [(ex.id, one_line(ex.gold_sql)) for ex in examples]
+    texts += [(ex.id, one_line(predictions.get(ex.id) or "")) for ex in examples]
+    result.punkt_sensitive_ids = punkt.sensitive_ids(texts)
     return result
 
 

@@ -117,7 +117,7 @@ def _data_provenance(bench: BenchmarkData, examples: list[Example]) -> dict[str,
 
 def check_databases(bench: BenchmarkData, options: ScoreOptions) -> None:
     """Refuse, before anything runs, a benchmark with missing databases unless a partial
-    score was asked for (--allow-missing-db)."""
+    score was asked for (--allow-partial)."""
     missing = set(bench.missing_db_ids)
     if missing and not options.allow_missing_db:
         n_affected = sum(1 for e in bench.examples if e.db_id in missing)

@@ -13,6 +13,7 @@ from typing import Any
 
 from tabulate import tabulate
 
+from harness.display import pct
 from harness.errors import ConfigError, HarnessError
 from harness.io import write_json
 from harness.scoring.official_bridge import (
@@ -47,11 +48,16 @@ class ScoreReport:
 def render_official(result: OfficialResult) -> str:
     table = [["count", *[result.counts.get(level, 0) for level in LEVELS]]]
     if result.ex is not None:
-        table.append(["EX", *[f"{result.ex.get(level, 0):.3f}" for level in LEVELS]])
+        table.append(["EX", *[pct(result.ex.get(level, 0)) for level in LEVELS]])
     if result.em is not None:
-        table.append(["EM", *[f"{result.em.get(level, 0):.3f}" for level in LEVELS]])
+        table.append(["EM", *[pct(result.em.get(level, 0)) for level in LEVELS]])
     text = tabulate(table, headers=["official", *LEVELS], tablefmt="github", disable_numparse=True)
-    return text + f"\n\nofficial evaluator (test-suite-sql-eval {result.commit[:7] or '?'})"
+    text += "\n\naccuracies in % (the evaluator prints fractions to 3 decimals: the same figures)"
+    tokenizer = "minimal punkt_tab" if result.punkt.get("minimal") else "nltk punkt_tab"
+    if result.punkt_sensitive_ids:
+        tokenizer += f"; {len(result.punkt_sensitive_ids)} ids may depend on its parameters"
+    commit = result.commit[:7] or "?"
+    return text + f"\n\nofficial evaluator (test-suite-sql-eval {commit}, {tokenizer})"
 
 
 def score_with(
@@ -86,6 +92,7 @@ def score_with(
     result = run_official(
         data, preds.sql, official_dir, keep_distinct=options.keep_distinct,
         plug_value=options.plug_value, etype="all" if options.em else "exec", only_ids=ids,
+        timeout_s=options.timeout_s,
     )  # fmt: skip
     out_dir.mkdir(parents=True, exist_ok=True)
     write_json(out_dir / "official.json", result.as_dict())
