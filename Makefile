@@ -27,10 +27,10 @@ $(CORE_STAMP): pyproject.toml | $(PY)
 	@$(PIP) -e . > $(INSTALL_LOG) 2>&1 || { cat $(INSTALL_LOG); exit 1; }
 	@touch $@
 
-# Tests also need the model (CPU torch) and API extras, and the dev tools.
+# Tests also need the model (CPU torch), API and Ray extras, and the dev tools.
 $(FULL_STAMP): pyproject.toml $(CORE_STAMP)
-	@echo "installing test dependencies (CPU torch, transformers, peft, API SDKs, dev tools)"
-	@$(PIP) -e '.[dev,hf,api,official]' >> $(INSTALL_LOG) 2>&1 || { cat $(INSTALL_LOG); exit 1; }
+	@echo "installing test dependencies (CPU torch, transformers, peft, API SDKs, Ray, dev tools)"
+	@$(PIP) -e '.[dev,hf,api,official,ray]' >> $(INSTALL_LOG) 2>&1 || { cat $(INSTALL_LOG); exit 1; }
 	@touch $@
 
 ifeq ($(strip $(MODEL)),)

@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "reproduce": "harness.commands.reproduce",
     "gate": "harness.commands.gate",
     "failures": "harness.commands.failures",
+    "sweep": "harness.commands.sweep",
     "testsuite": "harness.commands.testsuite",
 }
 
@@ -40,6 +41,7 @@ SHORT_HELP: dict[str, str] = {
     "reproduce": "Re-run a published table and say whether it reproduced.",
     "gate": "Ship-or-fail decision over a list of conditions on a leaderboard.",
     "failures": "Export a run's failures: labels, DPO/ORPO preference pairs, summary.",
+    "sweep": "Run a grid of configs (locally or on Ray) into one leaderboard.",
     "testsuite": "Build a distilled test suite of random databases for a benchmark.",
 }
 

@@ -207,6 +207,19 @@ def load_config(path: Path | None = None, overrides: dict[str, Any] | None = Non
             raise ConfigError(f"{path}: invalid TOML: {exc}") from None
         _check_secrets(data, str(path))
         apply(cfg, data, str(path))
+    return finish_config(cfg, overrides)
+
+
+def config_from_tables(data: dict[str, Any], where: str) -> RunConfig:
+    """A config from already parsed tables (a sweep cell: a grid's base plus its values)."""
+    cfg = RunConfig()
+    _check_secrets(data, where)
+    apply(cfg, data, where)
+    return finish_config(cfg, None)
+
+
+def finish_config(cfg: RunConfig, overrides: dict[str, Any] | None) -> RunConfig:
+    """Each non-None override ("section.key" -> value) on top, then the checks."""
     nested: dict[str, dict[str, Any]] = {}
     for dotted, value in (overrides or {}).items():
         if value is None or value == () or value == []:

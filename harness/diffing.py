@@ -367,6 +367,7 @@ def diff_markdown(
     gate_result: GateResult | None = None,
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = DEFAULT_SEED,
+    title: str = "Leaderboard diff",
 ) -> str:
     level = round(100 * confidence)
     headers = [
@@ -380,7 +381,7 @@ def diff_markdown(
         "n paired",
         "note",
     ]
-    lines = [COMMENT_MARKER, "## Leaderboard diff", "", verdict(rows), ""]
+    lines = [COMMENT_MARKER, f"## {title}", "", verdict(rows), ""]
     if gate_result is not None:
         lines += [f"{GATE} `{gate_result.line}`", ""]
     tables: dict[tuple[str, str], list[Comparison]] = {}

@@ -16,7 +16,7 @@ import fcntl
 import os
 import time
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -59,6 +59,10 @@ _LABEL_KEYS = {"model.name", "model.tier"}
 # Known only once the backend is loaded (a hub revision resolves to a commit).
 _RESOLVED_KEYS = {"model.revision", "model.params", "prompt.template", "prompt.template_sha256"}
 _PATH_KEYS = {"benchmark.data_dir", "benchmark.db_dir", "prompt.shots_from"}
+
+
+# How a run gets its backend from a spec; a sweep passes one that shares a loaded base model.
+BackendLoader = Callable[[str, BackendOptions], Backend]
 
 
 class RunDirError(HarnessError):
@@ -385,8 +389,10 @@ def backend_options(cfg: RunConfig, adapters: list, router: Router | None) -> Ba
     )
 
 
-def _open_backend(cfg: RunConfig, options: BackendOptions) -> Backend:
-    backend = load_backend(cfg.model.spec, options)
+def _open_backend(
+    cfg: RunConfig, options: BackendOptions, loader: BackendLoader | None = None
+) -> Backend:
+    backend = (loader or load_backend)(cfg.model.spec, options)
     if not cfg.run.cache or not backend.cache_responses:
         return backend
     from harness.backends.cache import CachedBackend, ResponseCache, default_cache_path
@@ -425,7 +431,9 @@ def make_row(
     return row
 
 
-def generate(cfg: RunConfig, out_dir: Path, progress: bool = True) -> GenerationResult:
+def generate(
+    cfg: RunConfig, out_dir: Path, progress: bool = True, loader: BackendLoader | None = None
+) -> GenerationResult:
     """Run `cfg` into `out_dir` (resuming whatever is there); see the module docstring."""
     started = time.perf_counter()
     out_dir = Path(out_dir)
@@ -438,7 +446,7 @@ def generate(cfg: RunConfig, out_dir: Path, progress: bool = True) -> Generation
     builder = PromptBuilder(cfg, bench) if parse_spec(cfg.model.spec)[0] != "replay" else None
     out_dir.mkdir(parents=True, exist_ok=True)
     with _run_lock(out_dir):
-        return _generate_locked(cfg, out_dir, progress, started, bench, builder)
+        return _generate_locked(cfg, out_dir, progress, started, bench, builder, loader)
 
 
 def _generate_locked(
@@ -448,6 +456,7 @@ def _generate_locked(
     started: float,
     bench: BenchmarkData,
     builder: PromptBuilder | None,
+    loader: BackendLoader | None = None,
 ) -> GenerationResult:
     check_samples(cfg)
     adapters = parse_adapters(cfg.model.adapters)
@@ -476,7 +485,7 @@ def _generate_locked(
 
     if pending or old is None:
         options = backend_options(cfg, adapters, router)
-        with _open_backend(cfg, options) as backend:
+        with _open_backend(cfg, options, loader) as backend:
             tables = resolve_tables(cfg, adapters, router, backend)
             if old is not None:
                 check_same_config(out_dir, old, tables, resolved=True)
@@ -572,7 +581,11 @@ def _run_pending(
 
 
 def bench(
-    cfg: RunConfig, out_dir: Path, score_options: Any, progress: bool = True
+    cfg: RunConfig,
+    out_dir: Path,
+    score_options: Any,
+    progress: bool = True,
+    loader: BackendLoader | None = None,
 ) -> tuple[GenerationResult, dict[str, Any]]:
     """`harness bench`: generate into `out_dir`, then score that predictions file there.
     Outage rows are excluded by the scorer and reported as such, never scored wrong."""
@@ -585,7 +598,7 @@ def bench(
     # A database the scorer would refuse is refused before hours of generation.
     data = load_benchmark(b.name, data_dir=b.data_dir, split=b.split, db_dir=b.db_dir)
     check_databases(data.limited(cfg.run.limit), score_options)
-    result = generate(cfg, out_dir, progress=progress)
+    result = generate(cfg, out_dir, progress=progress, loader=loader)
     summary = score_files(
         b.name,
         Path(b.data_dir) if b.data_dir else None,

@@ -30,12 +30,31 @@ def bootstrap_ci(
     confidence: float = DEFAULT_CONFIDENCE,
 ) -> CI:
     """Percentile bootstrap CI of the mean, resampling questions with replacement."""
-    x = np.asarray(values, dtype=float)
-    n = int(x.size)
-    if n == 0:
-        return CI(float("nan"), float("nan"), float("nan"), 0)
-    means = bootstrap_means(x[np.newaxis, :], resamples, seed)[0]
-    return _percentile_ci(float(x.mean()), means, n, confidence)
+    return bootstrap_cis([values], resamples, seed, confidence)[0]
+
+
+def bootstrap_cis(
+    columns: Sequence[Sequence[float]],
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+    confidence: float = DEFAULT_CONFIDENCE,
+) -> list[CI]:
+    """`bootstrap_ci` of each column, figure for figure, drawing the resampling indices
+    once per column length instead of once per column (the draw is most of the cost)."""
+    arrays = [np.asarray(c, dtype=float) for c in columns]
+    by_size: dict[int, list[int]] = {}
+    for i, x in enumerate(arrays):
+        by_size.setdefault(int(x.size), []).append(i)
+    out: list[CI | None] = [None] * len(arrays)
+    for n, members in by_size.items():
+        if n == 0:
+            for i in members:
+                out[i] = CI(float("nan"), float("nan"), float("nan"), 0)
+            continue
+        means = bootstrap_means(np.stack([arrays[i] for i in members]), resamples, seed)
+        for row, i in enumerate(members):
+            out[i] = _percentile_ci(float(arrays[i].mean()), means[row], n, confidence)
+    return [ci for ci in out if ci is not None]
 
 
 def _percentile_ci(mean: float, means: np.ndarray, n: int, confidence: float) -> CI:
@@ -52,6 +71,10 @@ def bootstrap_means(x: np.ndarray, resamples: int, seed: int) -> np.ndarray:
     """
     k, n = x.shape
     rng = np.random.default_rng(seed)
+    # A 0/1 row (most metrics) is summed as bytes: the sums are exact integers either way,
+    # so count / n is the very float that float64 mean() gives, at a fraction of the cost.
+    as_bytes = [x[row].astype(np.uint8) if np.isin(x[row], (0.0, 1.0)).all() else None
+                for row in range(k)]  # fmt: skip
     # Resample in chunks: 10k x n indices for n ~ 10^4 would be 800 MB at once.
     means = np.empty((k, resamples))
     chunk = max(1, 2_000_000 // n)
@@ -59,7 +82,11 @@ def bootstrap_means(x: np.ndarray, resamples: int, seed: int) -> np.ndarray:
         stop = min(resamples, start + chunk)
         idx = rng.integers(0, n, size=(stop - start, n))
         for row in range(k):
-            means[row, start:stop] = x[row][idx].mean(axis=1)
+            small = as_bytes[row]
+            if small is not None:
+                means[row, start:stop] = small[idx].sum(axis=1, dtype=np.int64) / n
+            else:
+                means[row, start:stop] = x[row][idx].mean(axis=1)
     return means
 
 

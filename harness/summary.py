@@ -12,7 +12,7 @@ from tabulate import tabulate
 
 from harness.display import UNIT_NOTE, pct_ci
 from harness.scoring.families import Family
-from harness.stats import bootstrap_ci
+from harness.stats import bootstrap_cis
 
 METRIC_LABELS = {
     "ex": "EX",
@@ -46,22 +46,31 @@ def aggregate(
 ) -> dict[str, Any]:
     """`extra_metrics`: per-row fields beyond the family's own (a sampled run's pass@k and
     maj@N), aggregated the same way."""
-    metrics: dict[str, Any] = {}
+    # Every CI comes from one bootstrap_cis call (the same figures as one call each).
+    columns: list[list[float]] = []
+    slots: list[tuple[str | None, str]] = []  # (group or None for overall, metric)
     for m in (*family.metrics, *extra_metrics):
         values = metric_values(rows, m)
         if values:
-            metrics[m] = bootstrap_ci(values, resamples=resamples, seed=seed).as_dict()
-    groups: dict[str, Any] = {}
+            columns.append(values)
+            slots.append((None, m))
+    overall = [m for g, m in slots]
     present = [g for g in family.groups if any(r.get(family.group_field) == g for r in rows)]
     others = sorted({str(r.get(family.group_field)) for r in rows} - set(family.groups))
+    sizes: dict[str, int] = {}
     for g in present + others:
         sub = [r for r in rows if str(r.get(family.group_field)) == g]
-        entry: dict[str, Any] = {"n": len(sub)}
-        for m in metrics:
+        sizes[g] = len(sub)
+        for m in overall:
             values = metric_values(sub, m)
             if values:
-                entry[m] = bootstrap_ci(values, resamples=resamples, seed=seed).as_dict()
-        groups[g] = entry
+                columns.append(values)
+                slots.append((g, m))
+    cis = bootstrap_cis(columns, resamples=resamples, seed=seed)
+    metrics: dict[str, Any] = {}
+    groups: dict[str, Any] = {g: {"n": n} for g, n in sizes.items()}
+    for (g, m), ci in zip(slots, cis, strict=True):
+        (metrics if g is None else groups[g])[m] = ci.as_dict()
     failures = Counter(r["failure"] for r in rows if r.get("failure"))
     return {
         "metrics": metrics,
@@ -119,6 +128,12 @@ def render_table(summary: dict[str, Any], family: Family) -> str:
         )
     if "evidence" in summary:
         lines.append(f"Evidence in prompts: {summary['evidence']}.")
+    cache = summary.get("gold_cache") or {}
+    if cache.get("failures"):
+        lines.append(
+            f"Gold-result cache: {cache['failures']} lookup(s) failed and the gold query was "
+            f"run instead (verdicts unaffected); first: {cache.get('first_failure')}."
+        )
     if summary.get("failures"):
         top = ", ".join(f"{k} {v}" for k, v in list(summary["failures"].items())[:8])
         lines.append(f"Failure labels: {top}.")

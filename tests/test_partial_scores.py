@@ -158,3 +158,24 @@ def test_scorer_refuses_examples_without_a_prediction(bird, tmp_path):
         score_benchmark(bench, preds, tmp_path / "run", OPTS)
     preds = PredictionSet(sql={"0": "SELECT 1"}, missing_ids=["1", "2"])
     assert score_benchmark(bench, preds, tmp_path / "run", OPTS)["n"] == 1
+
+
+def test_several_prediction_files_take_limit_and_the_flag_too(tmp_path):
+    from harness.scoring.scorer import score_many_files
+
+    root = build(tmp_path)
+    full = write_preds(tmp_path / "full.jsonl", [s for s, _ in GOLD])
+    short = write_preds(tmp_path / "short.jsonl", [s for s, _ in GOLD][:1])
+    opts = ScoreOptions(jobs=1, resamples=50, no_cache=True, limit=2)
+    with pytest.raises(PredictionsError, match=r"short.jsonl: .*1 id\(s\) missing: 1 "):
+        score_many_files("spider", root, "dev", [full, short], tmp_path / "runs", options=opts)
+    opts = ScoreOptions(
+        jobs=1, resamples=50, no_cache=True, limit=2, allow_missing_predictions=True
+    )
+    results = score_many_files(
+        "spider", root, "dev", [full, short], tmp_path / "runs", options=opts
+    )
+    assert [s["n"] for _, s in results] == [2, 1]
+    assert results[1][1]["excluded"]["reasons"] == {
+        "missing_database": 0, "outage": 0, "missing_prediction": 1, "limit": 3,
+    }  # fmt: skip

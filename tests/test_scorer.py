@@ -269,12 +269,31 @@ def test_cli_one_line_error_and_table(tmp_path, capsys):
     assert "PARTIAL: 1 of 5 examples not scored" in out and "| EX" in out
 
 
+def _forget_verdicts(cache: Path) -> None:
+    # Stored verdicts would let a re-score skip the gold queries altogether.
+    with sqlite3.connect(cache / "gold-results.sqlite") as conn:
+        conn.execute("DELETE FROM verdicts")
+
+
 def test_gold_cache_is_reused(tmp_path):
     root = build(tmp_path)
     preds = write_preds(tmp_path / "p.jsonl", [s for s, _ in GOLD])
     opts = ScoreOptions(jobs=1, resamples=100, cache_dir=tmp_path / "cache")
     first = score_files("spider", root, "dev", preds, tmp_path / "a", options=opts)
     assert (tmp_path / "cache" / "gold-results.sqlite").is_file()
+    _forget_verdicts(tmp_path / "cache")
     second = score_files("spider", root, "dev", preds, tmp_path / "b", options=opts)
     assert first["metrics"]["ex"]["mean"] == second["metrics"]["ex"]["mean"] == 1.0
     assert rows_of(tmp_path / "a") == rows_of(tmp_path / "b")
+    # The second run found every gold result in the cache and ran none of them...
+    assert first["timing"]["gold_cache"] == {"hits": 0, "misses": len(GOLD)}
+    assert second["timing"]["gold_cache"] == {"hits": len(GOLD), "misses": 0}
+    # ...and used what it found: a stored gold result decides the verdict (here a
+    # doctored one makes the correct first prediction wrong).
+    import pickle
+
+    _forget_verdicts(tmp_path / "cache")
+    with sqlite3.connect(tmp_path / "cache" / "gold-results.sqlite") as conn:
+        conn.execute("UPDATE gold SET payload = ?", (pickle.dumps(("ok", [(999,)], None, 0.0)),))
+    third = score_files("spider", root, "dev", preds, tmp_path / "c", options=opts)
+    assert third["metrics"]["ex"]["mean"] == 0.0

@@ -220,6 +220,36 @@ def test_errors_say_what_is_wrong():
         mcnemar_exact([0, 2], [1, 1])
 
 
+def _reference_ci(values, resamples, seed):
+    """The bootstrap as first written (one draw per call, float mean): bootstrap_cis must
+    give exactly its figures, so summaries stay byte-identical."""
+    x = np.asarray(values, dtype=float)
+    n = x.size
+    rng = np.random.default_rng(seed)
+    means = np.empty(resamples)
+    chunk = max(1, 2_000_000 // n)
+    for start in range(0, resamples, chunk):
+        stop = min(resamples, start + chunk)
+        means[start:stop] = x[rng.integers(0, n, size=(stop - start, n))].mean(axis=1)
+    alpha = (1.0 - 0.95) / 2.0
+    low, high = np.quantile(means, [alpha, 1.0 - alpha])
+    return (float(x.mean()), float(low), float(high), n)
+
+
+def test_shared_bootstrap_gives_each_columns_own_figures_exactly():
+    from harness.stats import bootstrap_cis
+
+    rng = np.random.default_rng(7)
+    columns = []
+    for n in (1, 37, 37, 400, 2500, 2500):
+        columns.append(rng.integers(0, 2, n).tolist())  # 0/1, the byte-summed path
+        columns.append(rng.random(n).tolist())  # Soft-F1-like values
+    for resamples, seed in ((999, 0), (2_000, 3)):
+        cis = bootstrap_cis(columns, resamples=resamples, seed=seed)
+        got = [(c.mean, c.low, c.high, c.n) for c in cis]
+        assert got == [_reference_ci(col, resamples, seed) for col in columns]
+
+
 def test_paired_diff_matrix_equals_pairwise_paired_bootstrap():
     from harness.stats import paired_bootstrap_diff, paired_diff_matrix
 

@@ -35,9 +35,10 @@ def test_the_two_caches_have_distinct_names() -> None:
 def test_bench_help_says_what_seed_and_no_cache_cover() -> None:
     bench = _help("bench")
     assert "Seed for decoding, few-shot selection and the bootstrap." in bench
-    assert "Bypass both caches: model responses and gold results." in bench
+    assert "Bypass every cache: model responses, gold results, stored verdicts." in bench
     score = _help("score")
-    assert "Bootstrap seed." in score and "Do not use the gold-result cache." in score
+    no_cache = "Do not use the gold-result cache or stored verdicts."
+    assert "Bootstrap seed." in score and no_cache in score
 
 
 def test_old_spellings_still_work_with_a_note(tmp_path: Path, capsys) -> None:

@@ -46,11 +46,11 @@ def benchmark_options(func: Callable[..., Any]) -> Callable[..., Any]:
 # caches generation as well as scoring.
 SCORE_ONLY = {
     "seed": "Bootstrap seed.",
-    "no_cache": "Do not use the gold-result cache.",
+    "no_cache": "Do not use the gold-result cache or stored verdicts.",
 }
 WITH_GENERATION = {
     "seed": "Seed for decoding, few-shot selection and the bootstrap.",
-    "no_cache": "Bypass both caches: model responses and gold results.",
+    "no_cache": "Bypass every cache: model responses, gold results, stored verdicts.",
 }
 
 
@@ -101,7 +101,7 @@ def scoring_options(
             "cache_dir",
             type=click.Path(path_type=Path, file_okay=False),
             default=None,
-            help="Folder of the gold-result cache (default ~/.cache/harness).",
+            help="Folder of the gold-result cache and stored verdicts (default ~/.cache/harness).",
         ),
         click.option("--cache-dir", "old_cache_dir", type=click.Path(path_type=Path), hidden=True),
         click.option("--seed", type=int, default=0, show_default=True, help=helps["seed"]),

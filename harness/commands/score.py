@@ -15,10 +15,12 @@ from harness.commands._options import benchmark_options, score_options_from, sco
 @benchmark_options
 @click.option(
     "--pred",
-    "pred_path",
+    "pred_paths",
     type=click.Path(path_type=Path),
     required=True,
-    help="Predictions: official lines (one SQL per line) or JSONL {id, sql}.",
+    multiple=True,
+    help="Predictions: official lines (one SQL per line) or JSONL {id, sql}. Repeat it "
+    "to score several files in one run (each into OUT/<file name>/).",
 )
 @click.option(
     "--out",
@@ -58,13 +60,18 @@ from harness.commands._options import benchmark_options, score_options_from, sco
 )
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json instead of the table.")
 def command(bench: str, data_dir: Path | None, split: str, db_dir: Path | None,
-            pred_path: Path, out_dir: Path, evaluator: str, official_dir: Path | None,
-            as_json: bool, **kwargs: Any) -> None:  # fmt: skip
+            pred_paths: tuple[Path, ...], out_dir: Path, evaluator: str,
+            official_dir: Path | None, as_json: bool, **kwargs: Any) -> None:  # fmt: skip
     """Score predictions against a benchmark; writes RUN_DIR/rows.jsonl and summary.json."""
     from harness.scoring.families import FAMILIES
     from harness.scoring.second_opinion import ScorersDisagree, render_official, score_with
     from harness.summary import render_table
 
+    if len(pred_paths) > 1:
+        _score_several(bench, data_dir, split, db_dir, list(pred_paths), out_dir, evaluator,
+                       as_json, kwargs)  # fmt: skip
+        return
+    pred_path = pred_paths[0]
     report = score_with(evaluator, bench, data_dir, split, pred_path, out_dir, db_dir,
                         score_options_from(kwargs), official_dir)  # fmt: skip
     if as_json:
@@ -82,3 +89,23 @@ def command(bench: str, data_dir: Path | None, split: str, db_dir: Path | None,
                 "figure(s): " + "; ".join(d.describe() for d in report.disagreements[:8])
             )
         click.echo("native and official scorers agree on every figure.")
+
+
+def _score_several(bench: str, data_dir: Path | None, split: str, db_dir: Path | None,
+                   pred_paths: list[Path], out_dir: Path, evaluator: str, as_json: bool,
+                   kwargs: dict[str, Any]) -> None:  # fmt: skip
+    from harness.errors import ConfigError
+    from harness.scoring.families import FAMILIES
+    from harness.scoring.scorer import score_many_files
+    from harness.summary import render_table
+
+    if evaluator != "native":
+        raise ConfigError("several --pred files are scored by the native evaluator only")
+    results = score_many_files(bench, data_dir, split, pred_paths, out_dir, db_dir,
+                               score_options_from(kwargs))  # fmt: skip
+    if as_json:
+        click.echo(json.dumps({str(path): summary for path, summary in results}, indent=2))
+        return
+    for path, summary in results:
+        click.echo(f"== {path} -> {out_dir / path.stem}")
+        click.echo(render_table(summary, FAMILIES[bench]) + "\n")

@@ -19,6 +19,12 @@ class Family:
     group_field: str
     groups: tuple[str, ...]
     semantics: str
+    # Whether a row is a pure function of its inputs and can be stored and copied (see
+    # harness.scoring.verdict_cache); BIRD's time limits follow the gold's measured time.
+    reusable_verdicts: bool = False
+    # Modules the worker server imports once, before forking workers (the judge's heavy
+    # imports: sqlglot and the official grammar), instead of every worker importing them.
+    preload: tuple[str, ...] = ()
     # maj@N when no sample executes: "wrong", or "random" (one sample's verdict); see sampled.py
     vote_all_failed: str = "wrong"
 
@@ -30,6 +36,12 @@ SPIDER = Family(
     group_field="hardness",
     groups=("easy", "medium", "hard", "extra"),
     semantics="spider-test-suite",
+    reusable_verdicts=True,
+    preload=(
+        "harness.scoring.spider_judge",
+        "harness.scoring.exact_match",
+        "harness.scoring.failures",
+    ),
 )
 BIRD = Family(
     judge="harness.scoring.bird_judge:judge_bird",
@@ -38,6 +50,7 @@ BIRD = Family(
     group_field="difficulty",
     groups=("simple", "moderate", "challenging"),
     semantics="bird-official",
+    preload=("harness.scoring.bird_judge",),
     vote_all_failed="random",
 )
 

@@ -18,13 +18,18 @@ Each step is a deviation from plain SQL that the official evaluator
 
 from __future__ import annotations
 
+import functools
 import re
 
-from sqlglot.errors import TokenError
-from sqlglot.tokens import Tokenizer, TokenType
-
 _CUR_YEAR = re.compile(r"YEAR\s*\(\s*CURDATE\s*\(\s*\)\s*\)\s*", flags=re.IGNORECASE)
-_TOKENIZER = Tokenizer()
+
+
+@functools.cache
+def _tokenizer():  # type: ignore[no-untyped-def]
+    # Imported on first use: reading a predictions file needs this module, not sqlglot.
+    from sqlglot.tokens import Tokenizer
+
+    return Tokenizer()
 
 
 def prediction_text(line: str) -> str:
@@ -55,8 +60,11 @@ def remove_distinct(sql: str) -> str:
     """
     if "distinct" not in sql.lower():
         return sql
+    from sqlglot.errors import TokenError
+    from sqlglot.tokens import TokenType
+
     try:
-        tokens = _TOKENIZER.tokenize(sql)
+        tokens = _tokenizer().tokenize(sql)
     except TokenError:
         return sql
     spans = [

@@ -68,6 +68,7 @@ def run_isolated(
     on_failure: Callable[[T, str], R],
     initializer: Callable[[], None] | None = None,
     chunk_size: int | None = None,
+    preload: Sequence[str] = (),
 ) -> Iterator[tuple[int, R]]:
     """Run ``fn(task)`` for every task in worker processes; yield ``(index, result)``.
 
@@ -76,6 +77,8 @@ def run_isolated(
     results. ``jobs`` < 1 means one worker per CPU; jobs=1 still uses a subprocess.
     ``on_failure`` runs in this process. Closing the iterator early, or an exception
     such as KeyboardInterrupt while it runs, kills every worker before returning.
+    ``preload`` names modules the forkserver imports once when it starts (the first call
+    in a process), so each worker is forked with them loaded instead of importing them.
     """
     if not tasks:
         return
@@ -86,6 +89,8 @@ def run_isolated(
     jobs = min(jobs, len(tasks))
     if chunk_size is None:
         chunk_size = max(1, min(_MAX_CHUNK, math.ceil(len(tasks) / (jobs * _CHUNKS_PER_WORKER))))
+    if preload:
+        multiprocessing.get_context(START_METHOD).set_forkserver_preload(list(preload))
     pool = _Pool(fn, tasks, jobs, hard_timeout_s, on_failure, initializer, chunk_size)
     finished = False
     try:

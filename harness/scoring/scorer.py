@@ -3,7 +3,6 @@ rows.jsonl + summary.json. Knows nothing about models."""
 
 from __future__ import annotations
 
-import functools
 import os
 import time
 from dataclasses import asdict, dataclass
@@ -18,12 +17,12 @@ from harness.io import dumps, write_json, write_jsonl
 from harness.predictions import PredictionSet, read_predictions
 from harness.provenance import git_state
 from harness.records import Example
-from harness.scoring.families import FAMILIES, Family, resolve
-from harness.scoring.gold_cache import default_cache_dir
-from harness.scoring.pool import run_isolated
-from harness.scoring.sampled import VOTE_TIMEOUT_S, combine, sampled_metrics, vote_key
+from harness.scoring.dispatch import dispatch
+from harness.scoring.families import FAMILIES, Family
+from harness.scoring.gold_cache import CacheStats, default_cache_dir, prepare_cache
+from harness.scoring.sampled import VOTE_TIMEOUT_S, combine, sampled_metrics
 from harness.scoring.sandbox import Limits
-from harness.scoring.worker import JudgeTask, WorkerContext, current_context, init_worker
+from harness.scoring.worker import JudgeTask, WorkerContext
 from harness.summary import aggregate
 
 OFFICIAL_SPIDER_COMMIT = "e97acc546ecbee8fa27fa8dbf025ef61493a876c"
@@ -73,44 +72,15 @@ def family_of(bench: BenchmarkData) -> Family:
         raise ConfigError(f"no scorer for benchmark {bench.name!r}") from None
 
 
-def _judge_in_worker(task: JudgeTask) -> dict[str, Any]:
-    ctx = current_context()
-    key = ("judge", ctx.family)
-    judge = ctx.memo.get(key)
-    if judge is None:
-        judge = ctx.memo[key] = resolve(FAMILIES[ctx.family].judge)
-    try:
-        row = judge(task, ctx)
-        if task.vote:
-            row["vote_key"] = vote_key(ctx, task.example, task.pred_sql)
-        return row
-    except Exception as exc:  # a judge bug costs one row, labelled, never the run
-        return _failed_row(task, f"internal error: {type(exc).__name__}: {exc}")
-
-
-def _failed_row(task: JudgeTask, reason: str) -> dict[str, Any]:
-    ex = task.example
-    label = "timeout" if reason.startswith("timeout") else "resource_limit"
-    return {
-        "id": ex.id,
-        "db_id": ex.db_id,
-        "pred_sql": task.pred_sql,
-        "gold_sql": ex.gold_sql,
-        "ex": 0,
-        "ts": 0 if len(ex.db_paths) > 1 else None,
-        "error": reason,
-        "mismatch": None,
-        "failure": label,
-    }
-
-
-def _data_provenance(bench: BenchmarkData, examples: list[Example]) -> dict[str, Any]:
+def _data_provenance(
+    bench: BenchmarkData, examples: list[Example], db_sha: dict[str, str]
+) -> dict[str, Any]:
     files = {p.name: sha256_file(p) for p in bench.data_files if p.is_file()}
     dbs: dict[str, str] = {}
     for ex in examples:
         for path in ex.db_paths:
             name = ex.db_id if path == ex.db_paths[0] else f"{ex.db_id}/{path.name}"
-            dbs.setdefault(name, sha256_file(path))
+            dbs.setdefault(name, db_sha[str(path)])
     combined = sha256_text(dumps({"files": files, "databases": dict(sorted(dbs.items()))}))
     return {"files": files, "databases": dict(sorted(dbs.items())), "sha256": combined}
 
@@ -155,8 +125,17 @@ def score_benchmark(
         e.id for e in bench.examples if e.id in no_pred and e.db_id not in missing_db
     ]
 
-    db_sha = {str(p): sha256_file(p) for e in to_score for p in e.db_paths}
+    # Each database file is hashed once per run (examples share a handful of files).
+    paths = {str(p): p for e in to_score for p in e.db_paths}
+    db_sha = {key: sha256_file(path) for key, path in paths.items()}
     cache_dir = None if options.no_cache else (options.cache_dir or default_cache_dir())
+    cache_stats = CacheStats()
+    if cache_dir is not None and to_score:
+        # Set up once, here, before any worker opens it (see gold_cache's docstring).
+        unusable = prepare_cache(cache_dir)
+        if unusable is not None:
+            cache_stats.failed(f"cache not usable, every gold query was run: {unusable}")
+            cache_dir = None
     context = WorkerContext(
         limits=Limits(timeout_s=options.timeout_s),
         db_sha256=db_sha,
@@ -193,28 +172,17 @@ def score_benchmark(
     if predictions.samples:
         hard_timeout += VOTE_TIMEOUT_S
 
-    rows: list[dict[str, Any] | None] = [None] * len(tasks)
-    if tasks:
-        from harness.progress import progress_iter
-
-        results = run_isolated(
-            _judge_in_worker,
-            tasks,
-            jobs=jobs,
-            hard_timeout_s=hard_timeout,
-            on_failure=_failed_row,
-            initializer=functools.partial(init_worker, context),
-        )
-        for index, row in progress_iter(results, total=len(tasks), label="scoring"):
-            rows[index] = row
-    final_rows = [r for r in rows if r is not None]
+    done = dispatch(tasks, context, family, options, jobs, hard_timeout, cache_dir)
+    cache_stats.add(done.gold_cache)
+    cache_stats.add(done.verdict_cache)
+    final_rows = done.rows
     if family.group_field == "hardness":
         # A row whose worker crashed or hung still gets its hardness (and EM, which never
         # runs the prediction), so it lands in the right per-hardness group.
-        from harness.scoring.spider_judge import static_fields
-
         for task, row in zip(tasks, final_rows, strict=True):
             if "hardness" not in row:
+                from harness.scoring.spider_judge import static_fields
+
                 row.update(static_fields(task, context))
     if predictions.samples:
         final_rows = [
@@ -304,16 +272,24 @@ def score_benchmark(
         evidence = {bool(e.extra.get("evidence_used", True)) for e in to_score}
         summary["evidence"] = evidence.pop() if len(evidence) == 1 else None
     summary["scorer"] = scorer
-    summary["data"] = _data_provenance(bench, to_score)
+    summary["data"] = _data_provenance(bench, to_score, db_sha)
     if predictions_path is not None:
         summary["predictions"] = {
             "path": str(predictions_path),
             "sha256": sha256_file(Path(predictions_path)),
             "format": predictions.fmt,
         }
+    summary["gold_cache"] = {
+        "enabled": not options.no_cache,
+        "failures": cache_stats.failures,
+        "first_failure": cache_stats.first_failure,
+    }
     summary["timing"] = {
         "wall_s": round(wall, 3),
         "examples_per_s": round(len(final_rows) / wall, 2) if wall else None,
+        # How the gold results were found (varies with the cache's state, as timing does).
+        "gold_cache": {"hits": cache_stats.hits, "misses": cache_stats.misses},
+        "verdicts": {"reused": done.reused, "duplicates": done.duplicates, "judged": done.judged},
     }
     gen = _generation_figures(predictions, [e.id for e in to_score])
     if gen:
@@ -365,17 +341,19 @@ def load_for_scoring(
     limit = loader_options.pop("limit", None)
     allow_missing = bool(loader_options.pop("allow_missing_predictions", False))
     data = load_benchmark(bench, data_dir=data_dir, split=split, db_dir=db_dir, **loader_options)
+    preds = _read_for(bench, Path(pred_path), data, limit, allow_missing)
+    return data.limited(limit), preds
+
+
+def _read_for(
+    bench: str, pred_path: Path, data: BenchmarkData, limit: int | None, allow_missing: bool
+) -> PredictionSet:
+    """`pred_path` joined to the whole split `data`, of which the first `limit` are scored."""
     if bench == "bird":
         from harness.benchmarks.bird import read_bird_predictions
 
-        preds = read_bird_predictions(
-            Path(pred_path), data, limit=limit, allow_missing=allow_missing
-        )
-    else:
-        preds = read_predictions(
-            Path(pred_path), data.examples, limit=limit, allow_missing=allow_missing
-        )
-    return data.limited(limit), preds
+        return read_bird_predictions(pred_path, data, limit=limit, allow_missing=allow_missing)
+    return read_predictions(pred_path, data.examples, limit=limit, allow_missing=allow_missing)
 
 
 def score_files(
@@ -395,3 +373,37 @@ def score_files(
         allow_missing_predictions=options.allow_missing_predictions, **loader_options,
     )  # fmt: skip
     return score_benchmark(data, preds, Path(out_dir), options, predictions_path=Path(pred_path))
+
+
+def score_many_files(
+    bench: str,
+    data_dir: Path | None,
+    split: str,
+    pred_paths: list[Path],
+    out_dir: Path,
+    db_dir: Path | None = None,
+    options: ScoreOptions | None = None,
+) -> list[tuple[Path, dict[str, Any]]]:
+    """Several predictions files against one benchmark, each into `out_dir/<file stem>/`.
+
+    Cheaper than one `harness score` per file: the benchmark is loaded once, the worker
+    server starts once, and with the cache on each file reuses every verdict an earlier
+    file reached for the same question and SQL (see verdict_cache). Every file is read
+    and checked before anything is scored.
+    """
+    options = options or ScoreOptions()
+    stems = [Path(p).stem for p in pred_paths]
+    clashes = sorted({s for s in stems if stems.count(s) > 1})
+    if clashes:
+        raise ConfigError(
+            f"--pred files must have distinct names (each gets {out_dir}/<name>/): "
+            f"{', '.join(clashes)} given more than once"
+        )
+    data = load_benchmark(bench, data_dir=data_dir, split=split, db_dir=db_dir)
+    limit, allow_missing = options.limit, options.allow_missing_predictions
+    loaded = [(Path(p), _read_for(bench, Path(p), data, limit, allow_missing)) for p in pred_paths]
+    data = data.limited(limit)
+    return [
+        (path, score_benchmark(data, preds, Path(out_dir) / path.stem, options, path))
+        for path, preds in loaded
+    ]

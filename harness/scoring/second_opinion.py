@@ -9,27 +9,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from tabulate import tabulate
+from typing import TYPE_CHECKING, Any
 
 from harness.display import pct
 from harness.errors import ConfigError, HarnessError
 from harness.io import write_json
-from harness.scoring.official_bridge import (
-    LEVELS,
-    Disagreement,
-    OfficialResult,
-    compare,
-    find_evaluator,
-    run_official,
-)
 from harness.scoring.scorer import (
     ScoreOptions,
     check_databases,
     load_for_scoring,
     score_benchmark,
 )
+
+if TYPE_CHECKING:  # imported where used: a native score need not load the bridge
+    from harness.scoring.official_bridge import Disagreement, OfficialResult
 
 EVALUATORS = ("native", "official", "both")
 
@@ -46,6 +39,10 @@ class ScoreReport:
 
 
 def render_official(result: OfficialResult) -> str:
+    from tabulate import tabulate
+
+    from harness.scoring.official_bridge import LEVELS
+
     table = [["count", *[result.counts.get(level, 0) for level in LEVELS]]]
     if result.ex is not None:
         table.append(["EX", *[pct(result.ex.get(level, 0)) for level in LEVELS]])
@@ -81,6 +78,8 @@ def score_with(
         return ScoreReport(score_benchmark(data, preds, out_dir, options, Path(pred_path)))
     if data.name not in ("spider", "fixture"):
         raise ConfigError(f"the official Spider evaluator cannot score {data.name!r}")
+    from harness.scoring.official_bridge import compare, find_evaluator, run_official
+
     official_dir = evaluator_dir or find_evaluator()
     summary = None
     if evaluator == "both":

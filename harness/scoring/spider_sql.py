@@ -18,7 +18,6 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 from sqlglot.tokens import Token, TokenType
@@ -175,7 +174,7 @@ class _Converter:
                 raise UnsupportedSQL(f"sqlglot cannot parse: {_first_line(exc)}") from None
 
     def _parse_tokens(self, tokens: list[Token]) -> exp.Expression:
-        trees = sqlglot.parse(self.text[: tokens[-1].end + 1], dialect=words.SpiderDialect)
+        trees = words.spider_parse(self.text[: tokens[-1].end + 1])
         tree = next((t for t in trees if t is not None), None)
         if tree is None:
             raise UnsupportedSQL("empty query")

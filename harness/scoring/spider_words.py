@@ -20,13 +20,15 @@ where sqlglot reads on. This module holds those rules, stated on sqlglot's token
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import ClassVar
 
+from sqlglot import exp
 from sqlglot.dialects.sqlite import SQLite
 from sqlglot.errors import SqlglotError
-from sqlglot.tokens import Token, TokenType
+from sqlglot.tokens import Token, Tokenizer, TokenType
 
 from harness.scoring.spider_structure import UnsupportedSQL
 
@@ -41,6 +43,25 @@ class SpiderDialect(SQLite):
     class Tokenizer(SQLite.Tokenizer):
         QUOTES: ClassVar = ["'", '"']
         IDENTIFIERS: ClassVar = ["`", ("[", "]")]
+
+
+@functools.cache
+def _spider_dialect() -> tuple[SpiderDialect, Tokenizer]:
+    # One dialect and one tokenizer per process: building them (as sqlglot.parse and
+    # Dialect.tokenize do on every call) was several percent of a scoring worker's time.
+    # Each tokenize() call starts from a clean state, so sharing them changes nothing.
+    dialect = SpiderDialect()
+    return dialect, dialect.tokenizer()
+
+
+def spider_tokens(sql: str) -> list[Token]:
+    return _spider_dialect()[1].tokenize(sql)
+
+
+def spider_parse(sql: str) -> list[exp.Expr | None]:
+    """`sqlglot.parse(sql, dialect=SpiderDialect)`, with the shared dialect and tokenizer."""
+    dialect, tokenizer = _spider_dialect()
+    return dialect.parser().parse(tokenizer.tokenize(sql), sql)
 
 
 # Characters the official tokenizer always cuts a word at (nltk's treebank rules), so a
@@ -129,7 +150,7 @@ def join_split_comparisons(sql: str) -> str:
     following ``=`` word. Found on the token stream, so string values are left alone; text
     that does not tokenize is returned as is (it is refused later anyway)."""
     try:
-        tokens = SpiderDialect().tokenize(sql)
+        tokens = spider_tokens(sql)
     except SqlglotError:
         return sql
     cuts = [
@@ -165,7 +186,7 @@ def read_words(text: str) -> Reading:
     if (text.count("'") + text.count('"')) % 2:
         raise UnsupportedSQL("unbalanced quotes")
     try:
-        tokens = SpiderDialect().tokenize(text)
+        tokens = spider_tokens(text)
     except SqlglotError as exc:
         raise UnsupportedSQL(f"cannot tokenize: {exc}") from None
     if tokens and tokens[-1].token_type == TokenType.ALIAS:

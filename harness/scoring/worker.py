@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.records import Example
-from harness.scoring.gold_cache import GoldCache, cache_key
+from harness.scoring.gold_cache import CacheStats, GoldCache, cache_key
 from harness.scoring.sandbox import ExecResult, Limits, execute, open_readonly
 
 
@@ -33,7 +33,12 @@ class WorkerContext:
     family: str = "spider"
     _conns: dict[str, sqlite3.Connection] = field(default_factory=dict, repr=False)
     _cache: GoldCache | None = field(default=None, repr=False)
+    _cache_error: str | None = field(default=None, repr=False)  # why it could not open
+    cache_stats: CacheStats = field(default_factory=CacheStats, repr=False)
     memo: dict[Any, Any] = field(default_factory=dict, repr=False)
+    # False once a query of the current task timed out or crashed: its row then depends
+    # on the clock and must not be stored for reuse.
+    settled: bool = field(default=True, repr=False)
 
     def connection(self, db_path: Path) -> sqlite3.Connection:
         key = str(db_path)
@@ -54,21 +59,58 @@ class WorkerContext:
         )
 
     def run(self, db_path: Path, sql: str, timeout_s: float | None = None) -> ExecResult:
-        return execute(self.connection(db_path), sql, self._limits(timeout_s))
+        result = execute(self.connection(db_path), sql, self._limits(timeout_s))
+        if result.status in ("timeout", "crash"):
+            self.settled = False
+        return result
 
     def gold(self, db_path: Path, sql: str, timeout_s: float | None = None) -> ExecResult:
+        """The gold query's result, from the cache when it holds it. A cache that cannot be
+        opened, read or written costs time, never the verdict: the query is run instead."""
         sha = self.db_sha256.get(str(db_path))
         if self.cache_dir is None or sha is None:
             return self.run(db_path, sql, timeout_s)
-        if self._cache is None:
-            self._cache = GoldCache(self.cache_dir)
+        stats = self.cache_stats
         key = cache_key(sha, sql)
-        hit = self._cache.get(key)
+        cache = self._open_cache()
+        if cache is None:
+            stats.failed(self._cache_error or "the cache is not open")
+            return self.run(db_path, sql, timeout_s)
+        try:
+            hit = cache.get(key)
+        except sqlite3.Error as exc:
+            stats.failed(_describe(exc))
+            return self.run(db_path, sql, timeout_s)
         if hit is not None:
+            stats.hits += 1
             return hit
+        stats.misses += 1
         result = self.run(db_path, sql, timeout_s)
-        self._cache.put(key, result)
+        cache.put(key, result)  # written at the end of the task (take_cache_stats)
         return result
+
+    def _open_cache(self) -> GoldCache | None:
+        if self._cache is None and self._cache_error is None and self.cache_dir is not None:
+            try:
+                self._cache = GoldCache(self.cache_dir)
+            except sqlite3.Error as exc:
+                self._cache_error = f"opening {self.cache_dir}: {_describe(exc)}"
+        return self._cache
+
+    def take_cache_stats(self) -> CacheStats:
+        """Write the task's new gold results, and return the stats since the last call
+        (each task's share travels back with its row)."""
+        if self._cache is not None:
+            try:
+                self._cache.flush()
+            except sqlite3.Error as exc:  # a full disk or a lock held too long: not stored
+                self.cache_stats.failed(_describe(exc))
+        stats, self.cache_stats = self.cache_stats, CacheStats()
+        return stats
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
 _CONTEXT: WorkerContext | None = None
