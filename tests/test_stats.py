@@ -272,3 +272,10 @@ def test_paired_diff_matrix_sizes_and_errors():
     for bad in ([[], []], [1, 0]):
         with pytest.raises(ValueError, match=needs):
             paired_diff_matrix(bad)
+
+
+def test_bootstrap_cis_keeps_every_column_after_an_empty_one():
+    from harness.stats import bootstrap_cis
+
+    cis = bootstrap_cis([[], [1.0, 1.0], [0.5]], resamples=20)
+    assert [ci.n for ci in cis] == [0, 2, 1] and cis[1] == CI(1.0, 1.0, 1.0, 2)
