@@ -8,10 +8,12 @@ Usage:
 
 Workloads (Spider dev, the databases present in --data-dir):
 - real: one predictions file with one prediction per dev example, scored as the official
-  `--etype all` does (EX + EM + hardness). `--pred FILE` (official format, one line per
-  example of --data-dir's dev.json whose database is present) uses a file of your own;
-  otherwise one is derived from the parity corpus: for each dev example, one of its
-  corpus predictions chosen with a fixed seed (so about half are right, as for a model).
+  `--etype all` does (EX + EM + hardness). `--pred FILE` uses a file of your own, e.g. a
+  published one: official format, one line per example of --data-dir's dev.json (the
+  lines of examples whose database is missing are dropped, as their gold is) or one per
+  example whose database is present. Otherwise one is derived from the parity corpus:
+  for each dev example, one of its corpus predictions chosen with a fixed seed (so about
+  half are right, as for a model).
 - suite: the same predictions on a test suite (`--etype exec --db SUITE`). `--suite DIR`
   uses a suite of your own; otherwise one is generated with a fixed seed: each dev
   database plus `--variants - 1` copies that lose a random 0-30% of each table's rows and
@@ -70,8 +72,26 @@ def real_workload(data_dir: Path, tmp: Path, pred: Path | None) -> tuple[Path, P
     (out / "tables.json").symlink_to((data_dir / "tables.json").resolve())
     (out / "database").symlink_to((data_dir / "database").resolve())
     if pred is not None:
-        return out, pred, len(kept)
+        return out, restricted_predictions(data_dir, pred, tmp / "pred.sql"), len(kept)
     return out, derived_predictions(data_dir, tmp / "pred.sql", SEED), len(kept)
+
+
+def restricted_predictions(data_dir: Path, pred: Path, dest: Path) -> Path:
+    """`pred` as it is when it has one line per example whose database is present; a file
+    for the whole split (a published one) loses the lines of the examples whose database
+    is missing, as the gold does, so both sides stay aligned."""
+    lines = pred.read_text().splitlines()
+    questions = json.loads((data_dir / "dev.json").read_text())
+    kept = _present_examples(data_dir)
+    if len(lines) == len(kept):
+        return pred
+    if len(lines) != len(questions):
+        sys.exit(
+            f"{pred}: {len(lines)} lines; expected {len(questions)} (the whole split) "
+            f"or {len(kept)} (the examples whose database is present)"
+        )
+    dest.write_text("".join(f"{lines[i]}\n" for i, _ in kept))
+    return dest
 
 
 def _present_examples(data_dir: Path) -> list[tuple[int, dict]]:
@@ -262,7 +282,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared/data/spider")
     parser.add_argument("--workload", choices=["real", "suite", "files", "all"], default="all")
-    parser.add_argument("--pred", type=Path, default=None, help="your own predictions file")
+    parser.add_argument(
+        "--pred",
+        type=Path,
+        default=None,
+        help="predictions, official format (whole split, or the present databases only)",
+    )
     parser.add_argument("--suite", type=Path, default=None, help="your own test-suite dir")
     parser.add_argument("--variants", type=int, default=40, help="databases per schema")
     parser.add_argument("--repeats", type=int, default=3)

@@ -28,6 +28,8 @@ class PredictionSet:
     fmt: str = "jsonl"
     # Generation figures (latency, tokens, cost) when the file carries them.
     meta: dict[str, dict[str, object]] = field(default_factory=dict)
+    # Questions in scope without a line, accepted only with allow_missing (a partial score).
+    missing_ids: list[str] = field(default_factory=list)
     # Sampled files only: each id's SQL by sample index (`sql` then holds sample 0's).
     samples: dict[str, list[str]] = field(default_factory=dict)
 
@@ -125,7 +127,14 @@ def read_text(path: Path) -> str:
         raise PredictionsError(f"{path}: not UTF-8 text ({exc.reason})") from None
 
 
-def read_predictions(path: Path, examples: list[Example]) -> PredictionSet:
+def read_predictions(
+    path: Path, examples: list[Example], *, limit: int | None = None, allow_missing: bool = False
+) -> PredictionSet:
+    """Predictions for `examples` (the whole split), of which the first `limit` are in scope.
+
+    Official lines must number either the split's examples or exactly `limit`; JSONL ids may
+    come in any order and may cover the split beyond `limit` (those lines are not scored).
+    """
     path = Path(path)
     text = read_text(path)
     lines = text.split("\n")
@@ -135,9 +144,9 @@ def read_predictions(path: Path, examples: list[Example]) -> PredictionSet:
     if _looks_like_jsonl(path, first):
         preds = _read_jsonl(path, lines)
     else:
-        preds = _read_lines(path, lines, examples)
-    _check_ids(path, preds, examples)
-    return preds
+        in_scope = examples[:limit] if limit and len(lines) == limit else examples
+        preds = _read_lines(path, lines, in_scope)
+    return join_to_split(path, preds, examples, limit=limit, allow_missing=allow_missing)
 
 
 def _read_lines(path: Path, lines: list[str], examples: list[Example]) -> PredictionSet:
@@ -207,17 +216,48 @@ def line_meta(obj: dict) -> dict[str, object]:
     return {k: obj[k] for k in META_FIELDS if obj.get(k) is not None}
 
 
-def _check_ids(path: Path, preds: PredictionSet, examples: list[Example]) -> None:
+def join_to_split(
+    path: Path,
+    preds: PredictionSet,
+    examples: list[Example],
+    *,
+    limit: int | None = None,
+    allow_missing: bool = False,
+) -> PredictionSet:
+    """Keep the predictions of the split's first `limit` examples and check that each has one.
+
+    An id outside the split is always an error. A question in scope without a line is an
+    error naming it, unless `allow_missing`: then it is listed in `missing_ids` and the
+    scorer leaves it out of a partial score. Never an empty prediction in its place (BIRD
+    scores "" correct whenever the gold returns no rows).
+    """
     wanted = {e.id for e in examples}
     have = set(preds.sql) | set(preds.outage_ids)
-    missing = [e.id for e in examples if e.id not in have]
     extra = sorted(have - wanted, key=lambda s: (len(s), s))
-    if missing or extra:
+    scope = examples[:limit] if limit else examples
+    missing = [e.id for e in scope if e.id not in have]
+    # (A short official-lines file never gets here: its lines pair by position, so
+    # _read_lines refuses it before anyone can say which questions it lacks.)
+    if extra or (missing and not allow_missing):
         parts = []
         if missing:
             parts.append(f"{len(missing)} id(s) missing: {_id_list(missing)}")
         if extra:
             parts.append(f"{len(extra)} id(s) not in the benchmark: {_id_list(extra)}")
-        raise PredictionsError(
-            f"{path}: predictions do not match the benchmark; " + "; ".join(parts)
+        hint = (
+            " (pass --allow-missing-predictions to score the rest as a partial score)"
+            if missing and not extra
+            else ""
         )
+        raise PredictionsError(
+            f"{path}: predictions do not match the benchmark; " + "; ".join(parts) + hint
+        )
+    in_scope = {e.id for e in scope}
+    return PredictionSet(
+        sql={k: v for k, v in preds.sql.items() if k in in_scope},
+        outage_ids=[i for i in preds.outage_ids if i in in_scope],
+        fmt=preds.fmt,
+        meta={k: v for k, v in preds.meta.items() if k in in_scope},
+        samples={k: v for k, v in preds.samples.items() if k in in_scope},
+        missing_ids=missing,
+    )

@@ -172,7 +172,7 @@ def test_other_formats_are_refused_with_the_accepted_ones(mini, tmp_path):
 def test_official_json_null_is_an_empty_prediction(mini, tmp_path):
     path = tmp_path / "pred.json"
     path.write_text(json.dumps({"0": None}))
-    assert read_bird_predictions(path, mini).sql == {"1471": ""}
+    assert read_bird_predictions(path, mini, allow_missing=True).sql == {"1471": ""}
 
 
 def test_jsonl_joins_by_question_id_in_any_order(dev, tmp_path):
@@ -188,30 +188,30 @@ def test_jsonl_duplicated_questions(mini, tmp_path):
     path = tmp_path / "pred.jsonl"
     # given twice: copies filled in file order
     path.write_text('{"id": 137, "sql": "A"}\n{"id": 137, "sql": "B"}\n')
-    assert read_bird_predictions(path, mini).sql == {"137": "A", "137#2": "B"}
+    assert read_bird_predictions(path, mini, allow_missing=True).sql == {"137": "A", "137#2": "B"}
     # given once: the identical copy takes the same prediction
     path.write_text('{"id": "138", "sql": "C"}\n')
-    assert read_bird_predictions(path, mini).sql == {"138": "C", "138#2": "C"}
+    assert read_bird_predictions(path, mini, allow_missing=True).sql == {"138": "C", "138#2": "C"}
     # explicit copy ids (what `harness generate` writes)
     path.write_text('{"id": "138", "sql": "C"}\n{"id": "138#2", "sql": "D"}\n')
-    assert read_bird_predictions(path, mini).sql == {"138": "C", "138#2": "D"}
+    assert read_bird_predictions(path, mini, allow_missing=True).sql == {"138": "C", "138#2": "D"}
     path.write_text('{"id": 137, "sql": "A"}\n{"id": 137, "sql": "B"}\n{"id": 137, "sql": "C"}\n')
     with pytest.raises(PredictionsError, match=":3: duplicate id '137'"):
-        read_bird_predictions(path, mini)
+        read_bird_predictions(path, mini, allow_missing=True)
 
 
 def test_jsonl_errors_and_outages(mini, tmp_path):
     path = tmp_path / "pred.jsonl"
     path.write_text('{"id": 1471, "sql": "A"}\n{"id": 1471, "sql": "B"}\n')
     with pytest.raises(PredictionsError, match=":2: duplicate id '1471'"):
-        read_bird_predictions(path, mini)
+        read_bird_predictions(path, mini, allow_missing=True)
     path.write_text('{"id": 0, "sql": "A"}\n')
     with pytest.raises(PredictionsError, match="id '0' is not a question_id"):
-        read_bird_predictions(path, mini)
+        read_bird_predictions(path, mini, allow_missing=True)
     path.write_text(
         '{"id": 1471, "sql": "A", "latency_s": 0.5}\n{"id": 1472, "sql": "", "outage": true}\n'
     )
-    preds = read_bird_predictions(path, mini)
+    preds = read_bird_predictions(path, mini, allow_missing=True)
     assert preds.sql == {"1471": "A"} and preds.outage_ids == ["1472"]
     assert preds.meta["1471"] == {"latency_s": 0.5}
 
@@ -237,3 +237,13 @@ def test_exception_list_entries_match_the_real_gold(dev, mini):
 def test_exception_list_path_is_in_the_repo():
     repo = Path(__file__).resolve().parents[1]
     assert repo / "bird" / "reference_exceptions.toml" == EXCEPTIONS_FILE
+
+
+def test_partial_files_are_refused_without_allow_missing(mini, tmp_path):
+    path = tmp_path / "pred.json"
+    path.write_text(json.dumps({"0": None}))
+    with pytest.raises(PredictionsError, match=r"499 id\(s\) missing: 1472, "):
+        read_bird_predictions(path, mini)
+    assert read_bird_predictions(path, mini, allow_missing=True).missing_ids[0] == "1472"
+    # --limit: only the first questions need a line; the key still indexes the whole split
+    assert read_bird_predictions(path, mini, limit=1).sql == {"1471": ""}

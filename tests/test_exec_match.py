@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+import random
+from collections import Counter
+
 from harness.scoring.exec_match import results_equal
 
 
@@ -55,3 +59,43 @@ def test_int_and_float_compare_equal_as_python_does():
 
 def test_none_values():
     assert results_equal([(None, 1)], [(1, None)], order_matters=False)
+
+
+def test_equal_text_of_different_types_sorts_by_type_in_the_quick_check():
+    # The official row key sorts cells by text + type name: 1 and "1" sort apart, so a
+    # swapped pair of them still passes the quick check and the permutation search.
+    assert results_equal([(1, "1")], [("1", 1)], order_matters=False)
+    assert results_equal([(1, "1"), (2, "2")], [("1", 1), ("2", 2)], order_matters=True)
+
+
+def _brute_force(gold, pred, order_matters):
+    """Some column permutation makes pred equal gold (list or bag): every one is tried."""
+    if not gold and not pred:
+        return True
+    if len(gold) != len(pred) or len(gold[0]) != len(pred[0]):
+        return False
+    for perm in itertools.permutations(range(len(gold[0]))):
+        permuted = [tuple(row[j] for j in perm) for row in pred]
+        if permuted == list(gold) if order_matters else Counter(permuted) == Counter(gold):
+            return True
+    return False
+
+
+def test_agrees_with_trying_every_permutation_on_random_results():
+    # Small integer domains make ties, repeated rows and several candidate column maps
+    # (the pruned search for width >= 4 must backtrack); half the cases are true matches
+    # (pred = gold with its columns and maybe its rows permuted). Integers only: mixed
+    # int/float rows hit the official quick check's text-sort quirk, tested above.
+    rng = random.Random(0)
+    for _ in range(3000):
+        width, n = rng.randint(1, 5), rng.randint(1, 4)
+        gold = [tuple(rng.randint(0, 2) for _ in range(width)) for _ in range(n)]
+        pred = [tuple(rng.randint(0, 2) for _ in range(width)) for _ in range(n)]
+        if rng.random() < 0.5:
+            perm = rng.sample(range(width), width)
+            pred = [tuple(row[j] for j in perm) for row in gold]
+            if rng.random() < 0.5:
+                rng.shuffle(pred)
+        ordered = rng.random() < 0.5
+        expected = _brute_force(gold, pred, ordered)
+        assert results_equal(gold, pred, ordered) == expected, (gold, pred, ordered)

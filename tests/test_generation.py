@@ -20,6 +20,9 @@ from harness.config import load_config
 from harness.errors import ConfigError, PredictionsError
 from harness.generation import RunDirError, generate, read_predictions_file
 
+# Our own scorer, imported plainly: a broken import of it must fail these tests, not skip them.
+from harness.scoring.scorer import ScoreOptions
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -273,9 +276,7 @@ def test_kill_9_mid_run_then_rerun_equals_uninterrupted(tmp_path: Path) -> None:
 
 
 def test_bench_generates_then_scores(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    pytest.importorskip("harness.scoring.scorer")
     from harness.generation import bench
-    from harness.scoring.scorer import ScoreOptions
 
     data = tiny_spider_dir()
     replay = gold_replay(tmp_path, data, wrong={"1", "2"})
@@ -313,7 +314,6 @@ def test_bench_generates_then_scores(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 def test_bench_with_outages_excludes_them_and_exits_3(tmp_path: Path) -> None:
-    pytest.importorskip("harness.scoring.scorer")
     data = tiny_spider_dir()
     replay = gold_replay(tmp_path, data)
     lines = replay.read_text().splitlines()
@@ -345,7 +345,6 @@ def test_bench_with_outages_excludes_them_and_exits_3(tmp_path: Path) -> None:
 
 
 def test_bench_on_the_shipped_fixture_from_a_config_file(tmp_path: Path) -> None:
-    pytest.importorskip("harness.scoring.scorer")
     from harness.benchmarks.base import load_benchmark
 
     bench_data = load_benchmark("fixture")

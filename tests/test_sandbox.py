@@ -188,8 +188,33 @@ HOSTILE: list[tuple[str, str, str | None, Limits]] = [
     # results too large in total, though each value is within the limit
     ("SELECT zeroblob(3000000) FROM people", "too_large", None, SMALL),
     ("SELECT printf('%.*c', 3000000, 'x') FROM people", "too_large", None, SMALL),
-    # table-valued functions are refused (see the sandbox docstring)
-    ("SELECT * FROM json_each('[1, 2]')", "error", None, FAST),
+    # table-valued functions: only the read-only ones built up front run (LEGIT below);
+    # any other virtual table needs a schema write to be built, and that is denied
+    ("SELECT * FROM dbstat", "error", "vtable constructor failed", FAST),
+    ("SELECT * FROM sqlite_stmt", "error", "vtable constructor failed", FAST),
+    ("SELECT * FROM pragma_journal_mode", "error", DENIED, FAST),
+    ("SELECT * FROM pragma_integrity_check", "error", DENIED, FAST),
+    ("SELECT * FROM pragma_function_list", "error", DENIED, FAST),
+    ("SELECT * FROM pragma_user_version(5)", "error", "too many arguments", FAST),
+    ("PRAGMA table_info(people); PRAGMA user_version = 5", "error", "one statement", FAST),
+    ("CREATE VIRTUAL TABLE temp.r USING rtree(id, lo, hi)", "error", DENIED, FAST),
+    ("CREATE VIRTUAL TABLE temp.v USING fts4(x)", "error", DENIED, FAST),
+    ("CREATE VIRTUAL TABLE temp.k USING fts3tokenize(simple)", "error", DENIED, FAST),
+    ("CREATE VIRTUAL TABLE temp.j USING json_each", "error", DENIED, FAST),
+    (
+        "WITH j AS (SELECT value FROM json_each('[7]')) INSERT INTO people(id) SELECT * FROM j",
+        "error",
+        DENIED,
+        FAST,
+    ),
+    ("SELECT * FROM json_each(load_extension('x'))", "error", DENIED, FAST),
+    (
+        "SELECT count(*) FROM json_tree((SELECT json_group_array(id) FROM people)) a, "
+        "json_each((SELECT json_group_array(id) FROM people)) b, people c",
+        "timeout",
+        None,
+        FAST,
+    ),
 ]
 
 
@@ -348,6 +373,19 @@ LEGIT = [
     "PRAGMA index_list(pets)",
     "PRAGMA user_version",
     "SELECT name FROM sqlite_master ORDER BY name",
+    # read-only table-valued functions, as the official evaluator's plain sqlite3 runs them
+    "SELECT count(*) FROM json_each('[1,2,3]')",
+    'SELECT key, value, type, path FROM json_tree(\'{"a": [1, 2.5, null], "b": "x"}\')',
+    "SELECT p.id, j.value FROM people p, json_each('[' || p.id || ', 0]') j WHERE p.id < 4",
+    "SELECT name, type, pk FROM pragma_table_info('people')",
+    "SELECT m.name, c.name FROM sqlite_master m, pragma_table_info(m.name) c "
+    "WHERE m.type = 'table' ORDER BY 1, 2",
+    "SELECT * FROM pragma_foreign_key_list('pets')",
+    "SELECT name FROM pragma_index_list('pets')",
+    "SELECT * FROM pragma_index_info('pets_owner')",
+    "SELECT * FROM pragma_user_version",
+    "SELECT * FROM pragma_table_info('people', 'main')",
+    "SELECT count(*) FROM json_each('[1]') a, json_each('[1, 2]') b, json_tree('[3]') c",
     "",
     "  SELECT 1 ; ",
     "SELECT 1; -- trailing comment",
@@ -374,6 +412,32 @@ def test_legitimate_query_matches_plain_sqlite3(tmp_path: Path, sql: str) -> Non
     result = execute(open_readonly(db), sql, Limits())
     assert result.status == "ok", result
     assert typed(result.rows) == typed(plain_rows(db, sql))
+
+
+def test_generate_series_runs_exactly_where_sqlite_has_it(tmp_path: Path) -> None:
+    # Built into some SQLite builds, an extension in others: either way, as plain sqlite3.
+    db = tmp_path / "t.sqlite"
+    build_db(db)
+    sql = "SELECT value FROM generate_series(1, 3)"
+    result = execute(open_readonly(db), sql, Limits())
+    try:
+        expected = plain_rows(db, sql)
+    except sqlite3.OperationalError as exc:
+        assert (result.status, result.error) == ("error", str(exc))
+    else:
+        assert (result.status, result.rows) == ("ok", expected)
+
+
+def test_table_functions_work_on_every_connection_and_after_refusals(tmp_path: Path) -> None:
+    db = tmp_path / "t.sqlite"
+    build_db(db)
+    for _ in range(2):
+        conn = open_readonly(db)
+        for sql in ["SELECT * FROM dbstat", "CREATE VIRTUAL TABLE temp.v USING fts4(x)"]:
+            assert execute(conn, sql, FAST).status == "error"
+        again = execute(conn, "SELECT count(*) FROM json_each('[1, 2, 3]')", FAST)
+        assert (again.status, again.rows) == ("ok", [(3,)])
+        conn.close()
 
 
 def test_invalid_utf8_is_dropped_like_the_official_text_factory(tmp_path: Path) -> None:

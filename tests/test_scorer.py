@@ -151,7 +151,7 @@ def test_missing_database_refused_then_allowed(tmp_path):
     assert summary["n"] == 4 and summary["n_total"] == 5 and not summary["complete"]
     assert summary["excluded"] == {
         "count": 1,
-        "reasons": {"missing_database": 1, "outage": 0, "limit": 0},
+        "reasons": {"missing_database": 1, "outage": 0, "missing_prediction": 0, "limit": 0},
         "db_ids": ["sport"],
         "ids": ["4"],
     }

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import math
 from math import comb
 
 import numpy as np
 import pytest
 from scipy.stats import multinomial
 
-from harness.stats import bootstrap_ci, holm, mcnemar_exact, paired_bootstrap_diff
+from harness.stats import CI, McNemar, bootstrap_ci, holm, mcnemar_exact, paired_bootstrap_diff
 
 
 def _pair(only_base: int, only_head: int, both: int, neither: int) -> tuple[list[int], list[int]]:
@@ -131,9 +132,18 @@ def test_paired_bootstrap_of_identical_vectors_is_zero():
     assert (ci.mean, ci.low, ci.high) == (0.0, 0.0, 0.0)
 
 
-def test_paired_bootstrap_is_seeded():
+@pytest.mark.parametrize("ci_of", [paired_bootstrap_diff, lambda b, h, **kw: bootstrap_ci(h, **kw)])
+def test_bootstrap_is_seeded(ci_of):
     base, head = _pair(5, 9, both=20, neither=16)
-    assert paired_bootstrap_diff(base, head, seed=7) == paired_bootstrap_diff(base, head, seed=7)
+    runs = {seed: ci_of(base, head, resamples=300, seed=seed) for seed in range(6)}
+    # The same seed gives the same CI...
+    assert all(ci_of(base, head, resamples=300, seed=s) == ci for s, ci in runs.items())
+    # ...and the seed is used: six seeds do not all draw the same Monte-Carlo bounds
+    # (a seed that is ignored, or replaced by a fixed one, gives one pair of bounds).
+    assert len({(ci.low, ci.high) for ci in runs.values()}) > 1
+
+
+def test_paired_bootstrap_rejects_unpaired_input():
     with pytest.raises(ValueError):
         paired_bootstrap_diff([1, 0], [1])
 
@@ -150,6 +160,64 @@ def test_holm_caps_at_one_and_handles_edges():
     adjusted = holm([0.001, 0.2, 0.001])
     assert adjusted[0] == adjusted[2] == pytest.approx(0.003)
     assert adjusted[1] == pytest.approx(0.2)
+
+
+def _reference_percentile_bootstrap(values, resamples, seed, confidence):
+    """The documented method, written out: resample questions with replacement from
+    numpy's default_rng(seed), take the mean of each resample, read off the percentiles."""
+    x = np.asarray(values, dtype=float)
+    idx = np.random.default_rng(seed).integers(0, x.size, size=(resamples, x.size))
+    means = x[idx].mean(axis=1)
+    alpha = (1 - confidence) / 2
+    return tuple(np.quantile(means, [alpha, 1 - alpha]))
+
+
+@pytest.mark.parametrize("confidence", [0.95, 0.8])
+def test_bootstrap_is_the_seeded_percentile_bootstrap(confidence):
+    values = [1, 0, 1, 1, 0, 0, 1, 1, 1, 0, 0.5, 1]
+    ci = bootstrap_ci(values, resamples=500, seed=11, confidence=confidence)
+    assert (ci.low, ci.high) == _reference_percentile_bootstrap(values, 500, 11, confidence)
+    assert ci.mean == pytest.approx(np.mean(values)) and ci.n == len(values)
+    paired = paired_bootstrap_diff([0] * 12, values, resamples=500, seed=11, confidence=confidence)
+    assert paired == ci
+
+
+def test_every_resample_is_drawn_even_in_chunks():
+    # 3,000 questions x 2,000 resamples is drawn in chunks of 666 resamples: each chunk
+    # must fill its own rows. All-ones input makes every resample mean exactly 1.
+    ci = bootstrap_ci([1.0] * 3000, resamples=2000)
+    assert (ci.mean, ci.low, ci.high, ci.n) == (1.0, 1.0, 1.0, 3000)
+    for resamples in (1, 2, 7):  # the first resample counts too (the array starts empty)
+        assert bootstrap_ci([1, 1, 1], resamples=resamples) == bootstrap_ci([1, 1, 1])
+
+
+def test_bootstrap_edge_sizes():
+    empty = bootstrap_ci([])
+    assert empty.n == 0 and all(math.isnan(v) for v in (empty.mean, empty.low, empty.high))
+    assert bootstrap_ci([0.25]) == CI(0.25, 0.25, 0.25, 1)
+    assert bootstrap_ci([0.25]).as_dict() == {"mean": 0.25, "low": 0.25, "high": 0.25, "n": 1}
+
+
+def test_paired_inputs_may_be_booleans():
+    base, head = [True, False, False, True], [True, True, False, True]
+    assert paired_bootstrap_diff(base, head, resamples=200) == paired_bootstrap_diff(
+        [1, 0, 0, 1], [1, 1, 0, 1], resamples=200
+    )
+    assert mcnemar_exact(base, head) == mcnemar_exact([1, 0, 0, 1], [1, 1, 0, 1])
+
+
+def test_mcnemar_result_fields():
+    assert mcnemar_exact([1, 0, 1], [1, 0, 1]) == McNemar(0, 0, 1.0)
+    result = mcnemar_exact(*_pair(1, 6, both=2, neither=0))
+    assert result.as_dict() == {"only_base": 1, "only_head": 6, "p_value": pytest.approx(0.125)}
+
+
+def test_errors_say_what_is_wrong():
+    unpaired = r"^paired vectors must have the same length \(\(2,\) vs \(1,\)\)$"
+    with pytest.raises(ValueError, match=unpaired):
+        paired_bootstrap_diff([1, 0], [1])
+    with pytest.raises(ValueError, match=r"^McNemar's test needs 0/1 correctness vectors$"):
+        mcnemar_exact([0, 2], [1, 1])
 
 
 def _reference_ci(values, resamples, seed):
@@ -194,3 +262,20 @@ def test_paired_diff_matrix_equals_pairwise_paired_bootstrap():
         assert ci.n == one.n == 300
         for field in ("mean", "low", "high"):
             assert getattr(ci, field) == pytest.approx(getattr(one, field), abs=1e-12)
+
+
+def test_paired_diff_matrix_sizes_and_errors():
+    from harness.stats import paired_diff_matrix
+
+    assert paired_diff_matrix([[1], [0]], resamples=50) == {(0, 1): CI(-1.0, -1.0, -1.0, 1)}
+    needs = r"^paired_diff_matrix needs k vectors of one non-zero length$"
+    for bad in ([[], []], [1, 0]):
+        with pytest.raises(ValueError, match=needs):
+            paired_diff_matrix(bad)
+
+
+def test_bootstrap_cis_keeps_every_column_after_an_empty_one():
+    from harness.stats import bootstrap_cis
+
+    cis = bootstrap_cis([[], [1.0, 1.0], [0.5]], resamples=20)
+    assert [ci.n for ci in cis] == [0, 2, 1] and cis[1] == CI(1.0, 1.0, 1.0, 2)

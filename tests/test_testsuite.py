@@ -239,3 +239,13 @@ def test_real_spider_database_suite(spider_dir, tmp_path):
     preds = PredictionSet(sql={e.id: e.gold_sql for e in bench.examples})
     summary = score_benchmark(bench, preds, tmp_path / "run", ScoreOptions(jobs=1, em=False))
     assert summary["metrics"]["ts"]["mean"] == 1.0
+
+
+def test_double_quoted_strings_are_literals_as_sqlite_reads_them(family_db):
+    from harness.testsuite.literals import typed_literals
+
+    info = read_database(family_db)
+    literals = typed_literals(['SELECT name FROM club WHERE city = "Oslo"'], info)
+    assert literals == {("club", "city"): ["Oslo"]}
+    found = neighbor_queries('SELECT name FROM club WHERE city = "Oslo"', ["name", "city"])
+    assert 'SELECT name FROM club WHERE city = "oslo"' in found

@@ -21,7 +21,14 @@ from typing import Any
 from harness.benchmarks.base import BenchmarkData, database_variants, read_json
 from harness.errors import DataError, PredictionsError
 from harness.io import jsonl_objects
-from harness.predictions import PredictionSet, SampleCollector, line_meta, line_sql, read_text
+from harness.predictions import (
+    PredictionSet,
+    SampleCollector,
+    join_to_split,
+    line_meta,
+    line_sql,
+    read_text,
+)
 from harness.records import Example
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -189,7 +196,9 @@ def load_bird(
 # ---------------------------------------------------------------- predictions
 
 
-def read_bird_predictions(path: Path, bench: BenchmarkData) -> PredictionSet:
+def read_bird_predictions(
+    path: Path, bench: BenchmarkData, *, limit: int | None = None, allow_missing: bool = False
+) -> PredictionSet:
     """Predictions keyed by Example.id, joined by question_id (never silently by position).
 
     Returns a PredictionSet: `.sql` maps Example.id to SQL; `.outage_ids` lists JSONL lines
@@ -207,8 +216,11 @@ def read_bird_predictions(path: Path, bench: BenchmarkData) -> PredictionSet:
       fills its copies in file order; a copy left without a line takes the first copy's
       SQL (the entries are identical, so the verdict is too).
 
-    Ids not in the split, a repeated id, or a malformed line raise PredictionsError.
-    Ids absent from the file are simply absent from the result: the scorer reports them.
+    Ids not in the split, a repeated id, or a malformed line raise PredictionsError; so
+    does a question of the split's first `limit` (all when None) that the file lacks,
+    unless `allow_missing` (then it is in `.missing_ids`, left out of a partial score), as
+    for Spider (`harness.predictions.join_to_split`). Never an empty prediction in its
+    place: BIRD scores "" correct whenever the gold returns no rows.
     """
     path = Path(path)
     text = read_text(path)
@@ -224,8 +236,10 @@ def read_bird_predictions(path: Path, bench: BenchmarkData) -> PredictionSet:
     except json.JSONDecodeError:
         whole = None  # not one JSON document: JSONL
     if isinstance(whole, dict) and not _looks_like_jsonl_object(whole):
-        return _read_official_json(path, whole, bench)
-    return _read_jsonl(path, text, bench)
+        preds = _read_official_json(path, whole, bench)
+    else:
+        preds = _read_jsonl(path, text, bench)
+    return join_to_split(path, preds, bench.examples, limit=limit, allow_missing=allow_missing)
 
 
 def _looks_like_jsonl_object(obj: dict[str, Any]) -> bool:

@@ -162,6 +162,7 @@ def score_options_from(kwargs: dict[str, Any]) -> Any:
         allow_missing_db=kwargs["allow_partial"] or kwargs.get("old_allow_missing_db", False),
         no_cache=kwargs["no_cache"],
         limit=kwargs.get("limit"),
+        allow_missing_predictions=kwargs.get("allow_missing_predictions", False),
         cache_dir=kwargs["cache_dir"] or kwargs.get("old_cache_dir"),
         seed=kwargs["seed"],
         resamples=kwargs["resamples"],

@@ -49,7 +49,14 @@ from harness.commands._options import benchmark_options, score_options_from, sco
     "--limit",
     type=int,
     default=None,
-    help="Score only the split's first N examples (recorded as a partial score).",
+    help="Score only the split's first N examples (recorded as a partial score); the "
+    "predictions may cover the whole split or just those N.",
+)
+@click.option(
+    "--allow-missing-predictions",
+    is_flag=True,
+    help="Leave out the questions the predictions file lacks (a partial score) instead of "
+    "refusing it. A short official-lines file stays an error (its lines pair by position).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json instead of the table.")
 def command(bench: str, data_dir: Path | None, split: str, db_dir: Path | None,

@@ -24,9 +24,16 @@ exec_eval.py), which runs ``cursor.execute(query)`` then ``fetchall()`` on a con
 whose ``text_factory`` is ``lambda b: b.decode(errors="ignore")``: same single-statement
 rule, same Python values, same row order. Deliberate deviations, all on non-SELECT input
 only: statements that write, change the schema or attach files fail with
-"not authorized" instead of running; table-valued functions (``json_each``,
-``pragma_table_info``...) are refused because SQLite registers them through a schema
-write the authorizer cannot tell apart from a real one.
+"not authorized" instead of running.
+
+Table-valued functions. SQLite builds the virtual table behind ``json_each``,
+``pragma_table_info`` and the like on its first use in a connection, through what the
+authorizer sees as an UPDATE of ``sqlite_master`` -- the same calls a real schema write
+makes. `open_readonly` therefore builds the read-only ones (``json_each``, ``json_tree``,
+``generate_series`` where SQLite has it built in, and ``pragma_<name>`` for the pragmas the
+authorizer allows) before it installs the authorizer; a query may then use them, while any
+other virtual table (``dbstat``, ``pragma_journal_mode``, fts/rtree tables...) would need
+that schema write and stays denied.
 """
 
 from __future__ import annotations
@@ -73,6 +80,14 @@ _READ_ONLY_WHEN_BARE = frozenset(
     {"user_version", "schema_version", "application_id", "encoding", "page_count", "page_size"}
 )
 _DENIED_FUNCTIONS = frozenset({"load_extension", "fts3_tokenizer"})
+# Read-only table-valued functions built up front (see the module docstring). A pragma_*
+# function still passes the authorizer's PRAGMA check on every use, argument included.
+_TABLE_FUNCTIONS = (
+    "json_each",
+    "json_tree",
+    "generate_series",
+    *sorted(f"pragma_{name}" for name in _SCHEMA_PRAGMAS | _READ_ONLY_WHEN_BARE),
+)
 _ALLOWED_ACTIONS = frozenset({sqlite3.SQLITE_READ, sqlite3.SQLITE_SELECT, sqlite3.SQLITE_RECURSIVE})
 
 
@@ -186,9 +201,18 @@ def open_readonly(db_path: Path) -> sqlite3.Connection:
         conn.enable_load_extension(False)
     conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
     conn.execute("PRAGMA query_only = ON")
+    _build_table_functions(conn)
     conn.set_authorizer(_authorize)
     conn.text_factory = _decode_text
     return conn
+
+
+def _build_table_functions(conn: sqlite3.Connection) -> None:
+    # Preparing a statement that names the function is what builds its virtual table; it
+    # is never stepped. A function this SQLite lacks stays "no such table", as in sqlite3.
+    for name in _TABLE_FUNCTIONS:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute(f"SELECT 1 FROM {name} LIMIT 0").close()
 
 
 def execute(conn: sqlite3.Connection, sql: str, limits: Limits) -> ExecResult:

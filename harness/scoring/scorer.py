@@ -11,7 +11,7 @@ from typing import Any
 
 from harness import __version__
 from harness.benchmarks.base import BenchmarkData, load_benchmark
-from harness.errors import ConfigError, MissingDatabaseError
+from harness.errors import ConfigError, MissingDatabaseError, PredictionsError
 from harness.hashing import sha256_file, sha256_text
 from harness.io import dumps, write_json, write_jsonl
 from harness.predictions import PredictionSet, read_predictions
@@ -51,6 +51,8 @@ class ScoreOptions:
     # BIRD: the reviewed list of known-bad gold queries (None = bird/reference_exceptions.toml)
     bird_exceptions: Path | None = None
     limit: int | None = None  # score only the split's first N examples (a partial score)
+    # Questions the predictions file lacks are left out (a partial score) instead of an error.
+    allow_missing_predictions: bool = False
 
     def __post_init__(self) -> None:
         if self.timeout_s <= 0:
@@ -111,9 +113,17 @@ def score_benchmark(
     check_databases(bench, options)
     missing_db = set(bench.missing_db_ids)
     outage = set(predictions.outage_ids)
-    to_score = [e for e in bench.examples if e.db_id not in missing_db and e.id not in outage]
+    no_pred = set(predictions.missing_ids)
+    to_score = [
+        e
+        for e in bench.examples
+        if e.db_id not in missing_db and e.id not in outage and e.id not in no_pred
+    ]
     excluded_missing = [e.id for e in bench.examples if e.db_id in missing_db]
     excluded_outage = [e.id for e in bench.examples if e.id in outage and e.db_id not in missing_db]
+    excluded_no_pred = [
+        e.id for e in bench.examples if e.id in no_pred and e.db_id not in missing_db
+    ]
 
     # Each database file is hashed once per run (examples share a handful of files).
     paths = {str(p): p for e in to_score for p in e.db_paths}
@@ -133,18 +143,26 @@ def score_benchmark(
         cache_dir=cache_dir,
         family=bench.name if bench.name in FAMILIES else "spider",
     )
+    joined = predictions.samples or predictions.sql
+    unjoined = [e.id for e in to_score if e.id not in joined]
+    if unjoined:
+        # The readers refuse or list these (join_to_split); an empty prediction in their
+        # place could score correct (BIRD, gold without rows).
+        raise PredictionsError(
+            f"no prediction for {len(unjoined)} example(s): {', '.join(unjoined[:10])}"
+        )
     n_samples = len(next(iter(predictions.samples.values()), [""]))
     if predictions.samples:
         # One task per distinct SQL of an example: equal samples get one verdict.
         tasks = []
         task_of: dict[tuple[str, str], int] = {}
         for e in to_score:
-            for sql in predictions.samples.get(e.id, [""] * n_samples):
+            for sql in predictions.samples[e.id]:
                 if (e.id, sql) not in task_of:
                     task_of[(e.id, sql)] = len(tasks)
                     tasks.append(JudgeTask(e, sql, options, vote=True))
     else:
-        tasks = [JudgeTask(e, predictions.sql.get(e.id, ""), options) for e in to_score]
+        tasks = [JudgeTask(e, predictions.sql[e.id], options) for e in to_score]
     jobs = options.jobs or os.cpu_count() or 1
     jobs = max(1, min(jobs, len(tasks)))
     variants = max((len(e.db_paths) for e in to_score), default=1)
@@ -170,10 +188,7 @@ def score_benchmark(
         final_rows = [
             combine(
                 e,
-                [
-                    final_rows[task_of[(e.id, sql)]]
-                    for sql in predictions.samples.get(e.id, [""] * n_samples)
-                ],
+                [final_rows[task_of[(e.id, sql)]] for sql in predictions.samples[e.id]],
                 family.vote_all_failed,
                 options.seed,
             )
@@ -189,6 +204,7 @@ def score_benchmark(
     write_jsonl(out_dir / "rows.jsonl", final_rows)
     wall = time.perf_counter() - started
     commit, dirty = git_state()
+    excluded = excluded_missing + excluded_outage + excluded_no_pred
     summary: dict[str, Any] = {
         "schema_version": 1,
         "harness_version": __version__,
@@ -200,16 +216,17 @@ def score_benchmark(
         "n": len(final_rows),
         "n_total": n_split,
         "excluded": {
-            "count": len(excluded_missing) + len(excluded_outage) + n_unrequested,
+            "count": len(excluded) + n_unrequested,
             "reasons": {
                 "missing_database": len(excluded_missing),
                 "outage": len(excluded_outage),
+                "missing_prediction": len(excluded_no_pred),
                 "limit": n_unrequested,
             },
             "db_ids": sorted(missing_db),
-            "ids": excluded_missing + excluded_outage,
+            "ids": excluded,
         },
-        "complete": not excluded_missing and not excluded_outage and not n_unrequested,
+        "complete": not excluded and not n_unrequested,
     }
     extra = sampled_metrics(n_samples) if predictions.samples else ()
     summary.update(aggregate(final_rows, family, options.resamples, options.seed, extra))
@@ -315,22 +332,28 @@ def load_for_scoring(
     db_dir: Path | None = None,
     **loader_options: Any,
 ) -> tuple[BenchmarkData, PredictionSet]:
-    """The benchmark and its predictions, joined by id (errors name the file and line)."""
+    """The benchmark's first `limit` examples (all when None) and their predictions, joined
+    by id (errors name the file and line).
+
+    The predictions are read against the whole split, so a file for the whole split and
+    one for just the first `limit` questions are both accepted.
+    """
     limit = loader_options.pop("limit", None)
+    allow_missing = bool(loader_options.pop("allow_missing_predictions", False))
     data = load_benchmark(bench, data_dir=data_dir, split=split, db_dir=db_dir, **loader_options)
-    data = data.limited(limit)
-    return data, _read_for(bench, Path(pred_path), data)
+    preds = _read_for(bench, Path(pred_path), data, limit, allow_missing)
+    return data.limited(limit), preds
 
 
-def _read_for(bench: str, pred_path: Path, data: BenchmarkData) -> PredictionSet:
+def _read_for(
+    bench: str, pred_path: Path, data: BenchmarkData, limit: int | None, allow_missing: bool
+) -> PredictionSet:
+    """`pred_path` joined to the whole split `data`, of which the first `limit` are scored."""
     if bench == "bird":
         from harness.benchmarks.bird import read_bird_predictions
 
-        preds = read_bird_predictions(pred_path, data)
-        if not isinstance(preds, PredictionSet):
-            preds = PredictionSet(sql=dict(preds))
-        return preds
-    return read_predictions(pred_path, data.examples)
+        return read_bird_predictions(pred_path, data, limit=limit, allow_missing=allow_missing)
+    return read_predictions(pred_path, data.examples, limit=limit, allow_missing=allow_missing)
 
 
 def score_files(
@@ -346,8 +369,9 @@ def score_files(
     """Load benchmark + predictions from disk and score them (what `harness score` runs)."""
     options = options or ScoreOptions()
     data, preds = load_for_scoring(
-        bench, data_dir, split, pred_path, db_dir, limit=options.limit, **loader_options
-    )
+        bench, data_dir, split, pred_path, db_dir, limit=options.limit,
+        allow_missing_predictions=options.allow_missing_predictions, **loader_options,
+    )  # fmt: skip
     return score_benchmark(data, preds, Path(out_dir), options, predictions_path=Path(pred_path))
 
 
@@ -376,8 +400,9 @@ def score_many_files(
             f"{', '.join(clashes)} given more than once"
         )
     data = load_benchmark(bench, data_dir=data_dir, split=split, db_dir=db_dir)
-    data = data.limited(options.limit)
-    loaded = [(Path(p), _read_for(bench, Path(p), data)) for p in pred_paths]
+    limit, allow_missing = options.limit, options.allow_missing_predictions
+    loaded = [(Path(p), _read_for(bench, Path(p), data, limit, allow_missing)) for p in pred_paths]
+    data = data.limited(limit)
     return [
         (path, score_benchmark(data, preds, Path(out_dir) / path.stem, options, path))
         for path, preds in loaded

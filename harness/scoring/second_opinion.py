@@ -70,7 +70,10 @@ def score_with(
 ) -> ScoreReport:
     if evaluator not in EVALUATORS:
         raise ConfigError(f"--evaluator must be one of {', '.join(EVALUATORS)}")
-    data, preds = load_for_scoring(bench, data_dir, split, pred_path, db_dir)
+    data, preds = load_for_scoring(
+        bench, data_dir, split, pred_path, db_dir, limit=options.limit,
+        allow_missing_predictions=options.allow_missing_predictions,
+    )  # fmt: skip
     if evaluator == "native":
         return ScoreReport(score_benchmark(data, preds, out_dir, options, Path(pred_path)))
     if data.name not in ("spider", "fixture"):
@@ -83,8 +86,8 @@ def score_with(
         summary = score_benchmark(data, preds, out_dir, options, Path(pred_path))
     else:
         check_databases(data, options)
-    outage = set(preds.outage_ids)
-    ids = [e.id for e in data.examples if e.db_paths and e.id not in outage]
+    left_out = set(preds.outage_ids) | set(preds.missing_ids)
+    ids = [e.id for e in data.examples if e.db_paths and e.id not in left_out]
     result = run_official(
         data, preds.sql, official_dir, keep_distinct=options.keep_distinct,
         plug_value=options.plug_value, etype="all" if options.em else "exec", only_ids=ids,

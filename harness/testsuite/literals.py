@@ -37,6 +37,19 @@ def _literal_value(node: exp.Expression) -> object | None:
             return None
 
 
+def _double_quoted_string(node: exp.Expression, db: DatabaseInfo) -> str | None:
+    """`city = "Anthony"`: SQLite reads a double-quoted word that names no column as a
+    string (Spider's gold queries do this often); sqlglot reads it as a column."""
+    if not isinstance(node, exp.Column) or node.table:
+        return None
+    ident = node.this
+    if not isinstance(ident, exp.Identifier) or not ident.quoted:
+        return None
+    if any(c == ident.name.lower() for (_, c) in db.values):
+        return None
+    return ident.name
+
+
 def _scope_tables(node: exp.Expression) -> dict[str, str]:
     """Alias (or name) -> table name for the SELECT that encloses `node`."""
     select = node.find_ancestor(exp.Select)
@@ -88,6 +101,8 @@ def typed_literals(queries: Iterable[str], db: DatabaseInfo) -> dict[ColumnKey, 
             if not isinstance(col, exp.Column):
                 continue
             value = _literal_value(lit)
+            if value is None:
+                value = _double_quoted_string(lit, db)
             if value is None:
                 continue
             key = _resolve(col, db, all_tables)

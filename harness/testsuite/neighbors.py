@@ -86,6 +86,8 @@ def _alternatives(piece: Piece, columns: frozenset[str]) -> list[str]:
         out += _number_alternatives(text)
     elif ttype == TokenType.STRING and len(text) >= 2:
         out += _string_alternatives(text)
+    elif ttype == TokenType.IDENTIFIER and text.startswith('"') and low.strip('"') not in columns:
+        out += _string_alternatives(text)  # a double-quoted string, as SQLite reads it
     elif ttype in (TokenType.VAR, TokenType.IDENTIFIER) and low.strip('"`[]') in columns:
         out += sorted(c for c in columns if c != low.strip('"`[]'))
     return out
