@@ -11,6 +11,8 @@ FULL_STAMP := $(VENV)/.full-installed
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 # Install output goes to a log (shown only when the install fails).
 INSTALL_LOG := $(VENV)/install.log
+# OmniSQL's value retrieval (the version OmniSQL's README pins; it runs on Java 11+).
+PYSERINI := pyserini==0.22.1
 
 RUNS ?= runs
 FIXTURE_PREDS := evals/predictions
@@ -27,10 +29,14 @@ $(CORE_STAMP): pyproject.toml | $(PY)
 	@$(PIP) -e . > $(INSTALL_LOG) 2>&1 || { cat $(INSTALL_LOG); exit 1; }
 	@touch $@
 
-# Tests also need the model (CPU torch), API and Ray extras, and the dev tools.
+# Tests also need the model (CPU torch), API, Ray and OmniSQL-retrieval extras, and the
+# dev tools. pyserini goes in without its declared dependencies: those serve its dense
+# retrieval (faiss, onnxruntime, spacy, nmslib); the BM25 index needs only the Anserini jar
+# it ships, pyjnius and a JDK (.ci/run installs openjdk-17).
 $(FULL_STAMP): pyproject.toml $(CORE_STAMP)
-	@echo "installing test dependencies (CPU torch, transformers, peft, API SDKs, Ray, dev tools)"
-	@$(PIP) -e '.[dev,hf,api,official,ray]' >> $(INSTALL_LOG) 2>&1 || { cat $(INSTALL_LOG); exit 1; }
+	@echo "installing test dependencies (CPU torch, transformers, peft, API SDKs, Ray, pyserini, dev tools)"
+	@$(PIP) -e '.[dev,hf,api,official,ray,omnisql]' >> $(INSTALL_LOG) 2>&1 || { cat $(INSTALL_LOG); exit 1; }
+	@$(PIP) --no-deps $(PYSERINI) >> $(INSTALL_LOG) 2>&1 || { cat $(INSTALL_LOG); exit 1; }
 	@touch $@
 
 ifeq ($(strip $(MODEL)),)

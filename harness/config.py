@@ -3,7 +3,8 @@
     [model]      spec, revision, dtype, adapters = ["path@0.7", ...], route, base_url,
                  combination, name, tier
     [benchmark]  name, split, data_dir, db_dir
-    [prompt]     schema, shots, shots_from, rows, template, format
+    [prompt]     format (a shipped prompt format's name or a format file's path), schema,
+                 shots, shots_from, rows, template
     [decoding]   max_new_tokens, temperature, top_p, seed, batch_size, samples
     [run]        limit, concurrency, max_retries, retry_base_s, timeout_s, device_map,
                  tensor_parallel_size, api_key_env, cache, cache_path
@@ -23,8 +24,8 @@ from types import UnionType
 from typing import Any, get_args, get_origin, get_type_hints
 
 from harness.errors import ConfigError
-from harness.prompting.cards import PROMPT_FORMATS
-from harness.prompting.schema import SCHEMA_KINDS
+from harness.prompting.formats import load_format, resolve_spec
+from harness.prompting.schema import REPRESENTATIONS
 from harness.prompting.templates import TEMPLATE_MODES
 
 _SECRET = re.compile(r"(api_?key|secret|password|passwd|token|credential|authorization)", re.I)
@@ -56,12 +57,12 @@ class BenchmarkConfig:
 
 @dataclass
 class PromptConfig:
-    schema: str = "keys"
+    format: str = "harness"  # prompt format: shipped name or path (harness/prompting/formats)
+    schema: str | None = None  # None: the format's representation
     shots: int = 0
     shots_from: str = "train"  # a split of the same benchmark, or a JSONL file of shots
-    rows: int = 3
+    rows: int | None = None  # None: the format's (3 for the harness format)
     template: str = "auto"  # auto | chat | plain (local models; APIs take messages)
-    format: str = "harness"  # harness | a model card's input layout (prompting/cards.py)
 
 
 @dataclass
@@ -157,18 +158,17 @@ def apply(cfg: RunConfig, data: dict[str, Any], where: str) -> None:
             setattr(target, key, _coerce(section, key, value, where))
 
 
-def validate(cfg: RunConfig) -> None:
-    if not cfg.model.spec:
+def validate(cfg: RunConfig, require_model: bool = True) -> None:
+    if require_model and not cfg.model.spec:
         raise ConfigError("no model given (--model SPEC or [model] spec in the config file)")
-    if cfg.prompt.schema not in SCHEMA_KINDS:
-        raise ConfigError(f"unknown schema {cfg.prompt.schema!r}; known: {', '.join(SCHEMA_KINDS)}")
+    load_format(cfg.prompt.format)  # an unknown name or a bad file is reported here
+    if cfg.prompt.schema is not None and cfg.prompt.schema not in REPRESENTATIONS:
+        raise ConfigError(
+            f"unknown schema {cfg.prompt.schema!r}; known: {', '.join(REPRESENTATIONS)}"
+        )
     if cfg.prompt.template not in TEMPLATE_MODES:
         raise ConfigError(
             f"unknown template {cfg.prompt.template!r}; known: {', '.join(TEMPLATE_MODES)}"
-        )
-    if cfg.prompt.format not in PROMPT_FORMATS:
-        raise ConfigError(
-            f"unknown prompt format {cfg.prompt.format!r}; known: {', '.join(PROMPT_FORMATS)}"
         )
     if cfg.model.tier not in (None, "open", "frontier"):
         raise ConfigError(f"tier must be 'open' or 'frontier', got {cfg.model.tier!r}")
@@ -176,7 +176,7 @@ def validate(cfg: RunConfig) -> None:
         raise ConfigError("give either adapters or a routes file, not both")
     checks = [
         (cfg.prompt.shots >= 0, "shots must be >= 0"),
-        (cfg.prompt.rows >= 0, "rows must be >= 0"),
+        (cfg.prompt.rows is None or cfg.prompt.rows >= 0, "rows must be >= 0"),
         (cfg.decoding.max_new_tokens >= 1, "max_new_tokens must be >= 1"),
         (cfg.decoding.temperature >= 0, "temperature must be >= 0"),
         (0 < cfg.decoding.top_p <= 1, "top_p must be in (0, 1]"),
@@ -194,7 +194,11 @@ def validate(cfg: RunConfig) -> None:
             raise ConfigError(message)
 
 
-def load_config(path: Path | None = None, overrides: dict[str, Any] | None = None) -> RunConfig:
+def load_config(
+    path: Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    require_model: bool = True,
+) -> RunConfig:
     """The file's values, then each non-None override ("section.key" -> value) on top."""
     cfg = RunConfig()
     if path is not None:
@@ -207,7 +211,7 @@ def load_config(path: Path | None = None, overrides: dict[str, Any] | None = Non
             raise ConfigError(f"{path}: invalid TOML: {exc}") from None
         _check_secrets(data, str(path))
         apply(cfg, data, str(path))
-    return finish_config(cfg, overrides)
+    return finish_config(cfg, overrides, require_model)
 
 
 def config_from_tables(data: dict[str, Any], where: str) -> RunConfig:
@@ -218,7 +222,9 @@ def config_from_tables(data: dict[str, Any], where: str) -> RunConfig:
     return finish_config(cfg, None)
 
 
-def finish_config(cfg: RunConfig, overrides: dict[str, Any] | None) -> RunConfig:
+def finish_config(
+    cfg: RunConfig, overrides: dict[str, Any] | None, require_model: bool = True
+) -> RunConfig:
     """Each non-None override ("section.key" -> value) on top, then the checks."""
     nested: dict[str, dict[str, Any]] = {}
     for dotted, value in (overrides or {}).items():
@@ -227,5 +233,13 @@ def finish_config(cfg: RunConfig, overrides: dict[str, Any] | None) -> RunConfig
         section, key = dotted.split(".", 1)
         nested.setdefault(section, {})[key] = list(value) if isinstance(value, tuple) else value
     apply(cfg, nested, "command line")
-    validate(cfg)
+    validate(cfg, require_model)
+    # The schema settings the prompt format gives this benchmark, unless set: a loaded
+    # config says what the run renders.
+    spec = resolve_spec(
+        load_format(cfg.prompt.format), cfg.benchmark.name, cfg.prompt.schema, cfg.prompt.rows
+    )
+    cfg.prompt.schema = spec.representation
+    if cfg.prompt.rows is None:
+        cfg.prompt.rows = spec.rows
     return cfg

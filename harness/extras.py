@@ -19,6 +19,7 @@ OPTIONAL_MODULES: dict[str, str] = {
     "sqlparse": "official",
     "openai": "api",
     "anthropic": "api",
+    "pyjnius": "omnisql",
     "ray": "ray",
 }
 

@@ -28,9 +28,9 @@ from tabulate import tabulate
 from harness.benchmarks.base import load_benchmark
 from harness.config import RunConfig, apply
 from harness.errors import DataError
-from harness.generation import PromptBuilder
 from harness.io import jsonl_objects, write_jsonl
 from harness.leaderboard import load_run, write_text_atomic
+from harness.prompting.builder import PromptBuilder
 from harness.prompting.templates import ASSISTANT, render_plain
 
 LABELS_NAME = "failure-labels.jsonl"
@@ -99,11 +99,14 @@ def _prompt_config(config: Mapping[str, Any], data_dir: str | None, db_dir: str 
         bench["data_dir"] = data_dir
     if db_dir is not None:
         bench["db_dir"] = db_dir
+    recorded = config.get("prompt") or {}
     prompt = {
         k: v
-        for k, v in (config.get("prompt") or {}).items()
-        if k in ("schema", "shots", "shots_from", "rows")
+        for k, v in recorded.items()
+        if k in ("format", "schema", "shots", "shots_from", "rows")
     }
+    if recorded.get("format_file"):
+        prompt["format"] = recorded["format_file"]
     seed = (config.get("decoding") or {}).get("seed")
     data = {"benchmark": bench, "prompt": prompt}
     if seed is not None:

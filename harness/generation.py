@@ -39,14 +39,13 @@ from harness.backends.prices import PRICES_AS_OF, PRICES_VERIFIED
 from harness.backends.routing import RouteDecision, Router
 from harness.benchmarks.base import BenchmarkData, load_benchmark
 from harness.config import RunConfig
-from harness.errors import DataError, HarnessError, PredictionsError
+from harness.errors import HarnessError, PredictionsError
 from harness.io import dumps, jsonl_objects, write_atomic, write_jsonl
 from harness.progress import make_progress
-from harness.prompting import fewshot
-from harness.prompting.cards import DEFAULT_FORMAT, card_messages, joined_ddl
+from harness.prompting.builder import Prompt, PromptBuilder, recorded_spec
 from harness.prompting.extract import extract_sql
-from harness.prompting.schema import SchemaInfo, read_schema, render_schema
-from harness.prompting.templates import Shot, build_messages, template_sha256
+from harness.prompting.formats import DEFAULT_FORMAT, load_format, resolve_spec
+from harness.prompting.templates import template_sha256
 from harness.records import Example
 from harness.samples import check_samples, decoding_table, row_key, wanted_keys
 
@@ -59,6 +58,8 @@ _LABEL_KEYS = {"model.name", "model.tier"}
 # Known only once the backend is loaded (a hub revision resolves to a commit).
 _RESOLVED_KEYS = {"model.revision", "model.params", "prompt.template", "prompt.template_sha256"}
 _PATH_KEYS = {"benchmark.data_dir", "benchmark.db_dir", "prompt.shots_from"}
+# Where a format file lives is not what it is: its name and sha256 are compared instead.
+_LOCATION_KEYS = {"prompt.format_file"}
 
 
 # How a run gets its backend from a spec; a sweep passes one that shares a loaded base model.
@@ -219,15 +220,18 @@ def resolve_tables(
     uses_prompts = backend.uses_prompts if backend else kind != "replay"
     prompt: dict[str, Any] = {}
     if uses_prompts:
+        fmt = load_format(cfg.prompt.format)
+        spec = resolve_spec(fmt, cfg.benchmark.name, cfg.prompt.schema, cfg.prompt.rows)
         prompt = {
-            "schema": cfg.prompt.schema,
-            "rows": cfg.prompt.rows if cfg.prompt.schema == "rows" else None,
+            "format": fmt.name,
+            # A format file (not a shipped one): where it was read, to rebuild the prompts.
+            "format_file": None if fmt.origin == fmt.name else fmt.origin,
+            "format_sha256": fmt.sha256,
+            **recorded_spec(spec),
             "shots": cfg.prompt.shots,
             "shots_from": cfg.prompt.shots_from if cfg.prompt.shots else None,
             "template": _template_mode(backend) if backend else None,
             "template_sha256": template_sha256(backend.template_id()) if backend else None,
-            # Only a non-default format is written, so older run folders still resume.
-            "format": cfg.prompt.format if cfg.prompt.format != DEFAULT_FORMAT else None,
         }
     tables = {
         "model": model,
@@ -249,7 +253,7 @@ def _comparable(tables: dict[str, Any], skip: set[str]) -> dict[str, Any]:
     for section in ("model", "benchmark", "prompt", "decoding"):
         for key, value in (tables.get(section) or {}).items():
             name = f"{section}.{key}"
-            if name in skip or name in _LABEL_KEYS or name == "model.route":
+            if name in skip or name in _LABEL_KEYS | _LOCATION_KEYS or name == "model.route":
                 continue
             if name == "model.adapters":
                 value = [(a.get("sha256"), a.get("weight")) for a in value]
@@ -263,6 +267,12 @@ def check_same_config(
     run_dir: Path, old: dict[str, Any], new: dict[str, Any], resolved: bool
 ) -> None:
     skip = set() if resolved else _RESOLVED_KEYS
+    old_prompt = old.get("prompt")
+    if old_prompt and "format" not in old_prompt:
+        # Written before prompt formats existed: that wording is the harness format's.
+        harness = load_format(DEFAULT_FORMAT)
+        old = {**old, "prompt": {**old_prompt, "format": harness.name}}
+        old["prompt"]["format_sha256"] = harness.sha256
     a, b = _comparable(old, skip), _comparable(new, skip)
     differ = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
     if differ:
@@ -280,83 +290,6 @@ def _read_config(path: Path) -> dict[str, Any] | None:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise RunDirError(f"{path}: invalid TOML ({exc}); delete it or use another --out") from None
-
-
-# ---------------------------------------------------------------- prompts
-
-
-class PromptBuilder:
-    """Messages per example: schema (read once per database), shots, question."""
-
-    def __init__(self, cfg: RunConfig, bench: BenchmarkData) -> None:
-        self.cfg = cfg
-        self.bench = bench
-        self._schemas: dict[tuple[str, str], SchemaInfo] = {}
-        self._rendered: dict[tuple[str, str], str] = {}
-        self.pool: list[fewshot.PoolItem] = []
-        self.pool_tables: dict[str, dict[str, Any]] = {}
-        if cfg.prompt.shots > 0:
-            self._load_pool()
-
-    def _load_pool(self) -> None:
-        source = self.cfg.prompt.shots_from
-        if Path(source).suffix in (".json", ".jsonl") and Path(source).is_file():
-            self.pool = fewshot.load_pool_file(Path(source))
-            return
-        if source == self.bench.split:
-            pool_bench = self.bench
-        else:
-            b = self.cfg.benchmark
-            try:
-                pool_bench = load_benchmark(
-                    b.name, data_dir=b.data_dir, split=source, db_dir=b.db_dir, evidence=b.evidence
-                )
-            except DataError as exc:
-                # The default "train" is no file name in Spider's release (train_spider.json,
-                # train_others.json), and BIRD's loader has no train split.
-                raise DataError(
-                    f"few-shot pool --shots-from {source!r}: {exc}. Name a split this benchmark "
-                    "has (Spider: train_spider; the evaluated split also works, the question "
-                    "itself excluded) or a JSON/JSONL file of {question, sql}"
-                ) from None
-        self.pool = fewshot.pool_from_examples(pool_bench.examples)
-        self.pool_tables = pool_bench.tables
-
-    def schema_info(
-        self, db_id: str, db_path: Path | None, tables: dict[str, Any], context: str = ""
-    ) -> SchemaInfo:
-        key = (db_id, str(db_path))
-        if key not in self._schemas:
-            self._schemas[key] = read_schema(db_id, db_path, tables.get(db_id), context)
-        return self._schemas[key]
-
-    def _schema_text(self, info: SchemaInfo) -> str:
-        key = (info.db_id, str(info.db_path))
-        if key not in self._rendered:
-            self._rendered[key] = render_schema(info, self.cfg.prompt.schema, self.cfg.prompt.rows)
-        return self._rendered[key]
-
-    def example_schema(self, ex: Example) -> SchemaInfo:
-        return self.schema_info(
-            ex.db_id, ex.db_paths[0] if ex.db_paths else None, self.bench.tables, ex.context
-        )
-
-    def messages(self, ex: Example) -> tuple[dict[str, str], ...]:
-        if self.cfg.prompt.format != DEFAULT_FORMAT:
-            ddl = ex.context or joined_ddl([t.ddl for t in self.example_schema(ex).tables])
-            return card_messages(self.cfg.prompt.format, ddl, ex.question)
-        shots = []
-        for item in fewshot.select_shots(
-            self.pool, self.cfg.prompt.shots, self.cfg.decoding.seed, ex.id, ex.question
-        ):
-            schema = item.schema
-            if not schema and item.db_id:
-                tables = self.pool_tables or self.bench.tables
-                if item.db_path is not None or item.db_id in tables:
-                    schema = self._schema_text(self.schema_info(item.db_id, item.db_path, tables))
-            shots.append(Shot(item.question, item.sql, schema, item.evidence))
-        schema = self._schema_text(self.example_schema(ex))
-        return build_messages(schema, ex.question, ex.evidence, shots)
 
 
 # ---------------------------------------------------------------- progress
@@ -402,14 +335,20 @@ def _open_backend(
 
 
 def make_row(
-    ex: Example, c: Completion, route: RouteDecision | None, sample: int | None = None
+    ex: Example,
+    c: Completion,
+    route: RouteDecision | None,
+    sample: int | None = None,
+    prefix: str = "",
 ) -> dict[str, Any]:
+    """`prefix`: the start of the answer that the prompt itself ended with (a base model
+    continued from "SELECT "); extraction reads it back, raw_completion stays as generated."""
     if c.outage:
         sql = ""
     elif c.sql is not None:
         sql = c.sql
     else:
-        sql = extract_sql(c.text)
+        sql = extract_sql(prefix + c.text)
     row: dict[str, Any] = {"id": ex.id}
     if sample is not None:
         row["sample"] = sample
@@ -533,7 +472,9 @@ def _run_pending(
     index = {e.id: i for i, e in enumerate(bench.examples)}
     requests: list[Request] = []
     routes: list[RouteDecision | None] = []
-    prepared: dict[str, tuple[tuple[dict[str, str], ...], RouteDecision | None]] = {}
+    prefixes: list[str] = []
+    plain = _template_mode(backend) == "plain"
+    prepared: dict[str, tuple[Prompt | None, RouteDecision | None]] = {}
     with make_progress(progress) as bar:
         task = bar.add_task("prepare", total=len(pending))
         for ex, sample in pending:
@@ -543,18 +484,20 @@ def _run_pending(
                     if router and builder
                     else None
                 )
-                prepared[ex.id] = (builder.messages(ex) if builder else (), decision)
-            messages, decision = prepared[ex.id]
+                prepared[ex.id] = (builder.prompt(ex) if builder else None, decision)
+            prompt, decision = prepared[ex.id]
             requests.append(
                 Request(
                     ex.id,
                     index[ex.id],
-                    messages,
+                    prompt.messages if prompt else (),
                     adapter=decision.route if decision else None,
                     sample=sample,
+                    text=prompt.text if prompt else None,
                 )
             )
             routes.append(decision)
+            prefixes.append(prompt.completion_prefix if prompt and plain else "")
             bar.advance(task)
     decoding = Decoding(
         max_new_tokens=cfg.decoding.max_new_tokens,
@@ -572,7 +515,8 @@ def _run_pending(
             sampled = cfg.decoding.samples > 1
             for i, completion in backend.generate(requests, decoding):
                 ex, sample = pending[i]
-                appender.write(make_row(ex, completion, routes[i], sample if sampled else None))
+                row = make_row(ex, completion, routes[i], sample if sampled else None, prefixes[i])
+                appender.write(row)
                 result.n_new += 1
                 result.cached += completion.cached
                 bar.advance(task)

@@ -24,6 +24,10 @@ SUBJECT_GROUPS = ("model", "prompt")
 
 _MODEL_KEYS = ("spec", "backend", "revision", "route_sha256", "route_adapters")
 _PROMPT_KEYS = ("schema", "shots", "template_sha256")
+# Recorded since prompt formats exist: the format by name and file content, and the schema
+# knobs that change its text. Records from before (no prompt.format) leave them all out,
+# so their identity stays what it was.
+_PROMPT_OPTIONAL_KEYS = ("format", "format_sha256", "rows", "values", "retrieval")
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,10 @@ def identity_fields(summary: Mapping[str, Any], config: Mapping[str, Any]) -> di
     fields["model.adapters"] = _adapters(model)
     for key in _PROMPT_KEYS:
         fields[f"prompt.{key}"] = prompt.get(key)
+    if prompt.get("format") is not None:
+        for key in _PROMPT_OPTIONAL_KEYS:
+            if prompt.get(key) is not None:
+                fields[f"prompt.{key}"] = prompt[key]
     for key in sorted(decoding):
         fields[f"decoding.{key}"] = decoding[key]
     return fields

@@ -51,13 +51,15 @@ class Decoding:
 @dataclass(frozen=True)
 class Request:
     """One prompt. `index` is the example's position in its split (replay of line files);
-    `adapter` names a routed adapter (None: the backend's configured default)."""
+    `adapter` names a routed adapter (None: the backend's configured default); `text` is
+    the prompt format's base-model text (None: derived from the messages)."""
 
     id: str
     index: int
     messages: tuple[Message, ...]
     adapter: str | None = None
     sample: int = 0  # which of the example's --samples N completions (0..N-1)
+    text: str | None = None
 
 
 @dataclass

@@ -53,15 +53,18 @@ class ResponseCache:
 
     @staticmethod
     def key(identity: dict[str, Any], request: Request, decoding: Decoding) -> str:
-        return canonical_sha256(
-            {
-                "identity": identity,
-                "prompt_sha256": canonical_sha256(list(request.messages)),
-                "adapter": request.adapter,
-                "sample": request.sample,
-                "decoding": decoding.cache_params(),
-            }
-        )
+        fields: dict[str, Any] = {
+            "identity": identity,
+            "prompt_sha256": canonical_sha256(list(request.messages)),
+            "adapter": request.adapter,
+            "sample": request.sample,
+            "decoding": decoding.cache_params(),
+        }
+        # A base model is given the format's text, not the messages: it keys the answer too
+        # (only then, so keys of chat and API requests stay as they were).
+        if request.text is not None and identity.get("template") == "plain":
+            fields["text_sha256"] = canonical_sha256(request.text)
+        return canonical_sha256(fields)
 
     def get(self, key: str) -> Completion | None:
         row = self._conn.execute(

@@ -189,7 +189,7 @@ class HFBackend(Backend):
     def render(self, request: Request) -> str:
         if self.mode == "text2text":
             return "\n\n".join(m["content"] for m in request.messages)
-        return render(request.messages, self.tokenizer, self.mode)
+        return render(request.messages, self.tokenizer, self.mode, request.text)
 
     def _device(self) -> Any:
         return next(self.model.parameters()).device

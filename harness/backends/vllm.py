@@ -106,7 +106,7 @@ class VLLMBackend(Backend):
         prompts = [
             {
                 "prompt_token_ids": self.tokenizer(
-                    render(requests[g[0]].messages, self.tokenizer, self.mode),
+                    render(requests[g[0]].messages, self.tokenizer, self.mode, requests[g[0]].text),
                     add_special_tokens=special,
                 )["input_ids"]
             }

@@ -10,7 +10,8 @@ import click
 from click.core import ParameterSource
 
 from harness.commands._options import benchmark_options
-from harness.prompting.cards import PROMPT_FORMATS
+from harness.prompting.formats import shipped_formats
+from harness.prompting.schema import REPRESENTATIONS
 
 # Option name -> dotted config key; options left at their default do not override the
 # config file.
@@ -29,12 +30,12 @@ OPTION_KEYS: dict[str, str] = {
     "split": "benchmark.split",
     "db_dir": "benchmark.db_dir",
     "evidence": "benchmark.evidence",
+    "prompt_format": "prompt.format",
     "schema": "prompt.schema",
     "shots": "prompt.shots",
     "shots_from": "prompt.shots_from",
     "rows": "prompt.rows",
     "template": "prompt.template",
-    "prompt_format": "prompt.format",
     "max_new_tokens": "decoding.max_new_tokens",
     "temperature": "decoding.temperature",
     "top_p": "decoding.top_p",
@@ -75,6 +76,33 @@ def overrides_from(ctx: click.Context, params: dict[str, Any]) -> dict[str, Any]
     if params.get("no_cache"):
         out["run.cache"] = False
     return out
+
+
+def prompt_options() -> list[Callable[[Any], Any]]:
+    """--prompt, --schema and --rows (shared with `harness prompts`)."""
+    return [
+        click.option(
+            "--prompt",
+            "--prompt-format",
+            "prompt_format",
+            default="harness",
+            show_default=True,
+            metavar="NAME|PATH",
+            help=f"Prompt format: {', '.join(shipped_formats())}, or a format .toml file.",
+        ),
+        click.option(
+            "--schema",
+            type=click.Choice(REPRESENTATIONS),
+            default=None,
+            help="Schema representation (default: the prompt format's; harness: keys).",
+        ),
+        click.option(
+            "--rows",
+            type=int,
+            default=None,
+            help="Sample rows per table (rows, sqlite_master; default: the format's, or 3).",
+        ),
+    ]
 
 
 def generation_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -128,13 +156,7 @@ def generation_options(func: Callable[..., Any]) -> Callable[..., Any]:
             help="Leaderboard tier (default: by backend).",
         ),
         benchmark_options,
-        click.option(
-            "--schema",
-            type=click.Choice(["minimal", "typed", "keys", "ddl", "rows"]),
-            default="keys",
-            show_default=True,
-            help="Schema representation.",
-        ),
+        *prompt_options(),
         click.option(
             "--shots",
             type=int,
@@ -149,25 +171,11 @@ def generation_options(func: Callable[..., Any]) -> Callable[..., Any]:
             help="Split of the same benchmark, or a JSONL file of {question, sql}.",
         ),
         click.option(
-            "--rows",
-            type=int,
-            default=3,
-            show_default=True,
-            help="Sample rows per table for --schema rows.",
-        ),
-        click.option(
             "--template",
             type=click.Choice(["auto", "chat", "plain"]),
             default="auto",
             show_default=True,
             help="Local models: chat template or plain prompt.",
-        ),
-        click.option(
-            "--prompt-format",
-            type=click.Choice(list(PROMPT_FORMATS)),
-            default="harness",
-            show_default=True,
-            help="harness's own messages, or a model card's input layout.",
         ),
         click.option("--limit", type=int, help="Only the first N examples."),
         click.option(

@@ -7,6 +7,10 @@ Kinds, each a superset of the one before except `ddl`:
 - ddl:     the CREATE TABLE statements as stored in the database
 - rows:    ddl + the first N rows of every table (the "CreateTable + Select N" prompt of
            Rajkumar et al., 2022, "Evaluating the Text-to-SQL Capabilities of LLMs")
+- sqlite_master: Qwen2.5-Coder's CREATE TABLE + example rows text (schema_master.py)
+- omnisql: OmniSQL's CREATE TABLE with comments and example values (schema_omnisql.py)
+- create_context: the example's own CREATE TABLE text, else the database's statements on
+           one line each joined with "; " (sql-create-context's style, for the T5 card)
 """
 
 from __future__ import annotations
@@ -22,7 +26,10 @@ from typing import Any
 
 from harness.errors import DataError
 
+# The kinds render_schema writes; the last two need more than the schema (a prompt format's
+# representation may be any of REPRESENTATIONS).
 SCHEMA_KINDS = ("minimal", "typed", "keys", "ddl", "rows")
+REPRESENTATIONS = (*SCHEMA_KINDS, "sqlite_master", "omnisql", "create_context")
 _CELL_CHARS = 40
 
 
@@ -274,3 +281,8 @@ def render_schema(info: SchemaInfo, kind: str = "keys", rows: int = 3) -> str:
             block += "\n" + _sample_rows(info, table, rows)
         blocks.append(block)
     return "\n\n".join(blocks)
+
+
+def joined_ddl(ddls: list[str]) -> str:
+    """CREATE TABLE statements on one line each, joined as sql-create-context joins them."""
+    return "; ".join(" ".join(d.split()).rstrip(";").strip() for d in ddls if d.strip())

@@ -91,9 +91,13 @@ def choose_mode(mode: str, tokenizer: Any, model_name: str) -> str:
     return "chat" if has_template and _INSTRUCT_NAME.search(model_name) else "plain"
 
 
-def render(messages: Sequence[dict[str, str]], tokenizer: Any, mode: str) -> str:
+def render(
+    messages: Sequence[dict[str, str]], tokenizer: Any, mode: str, text: str | None = None
+) -> str:
+    """The model's input text: the prompt format's base-model `text` (or, without one, the
+    messages as plain text) for "plain", the tokenizer's chat template for "chat"."""
     if mode == "plain":
-        return render_plain(messages)
+        return render_plain(messages) if text is None else text
     try:
         return tokenizer.apply_chat_template(
             list(messages), tokenize=False, add_generation_prompt=True
