@@ -237,19 +237,19 @@ _ASSETS = {
 }
 
 
-# The run-config key that selects a prompt format (issue 12 section 1, `--prompt`); None
-# while this harness has no such key, so a row asking for one is reported, not run.
-PROMPT_FORMAT_KEY: str | None = None
-
-
 def _prompt_format(row: Row, config: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The row's prompt format as the run config's `[prompt] format`; a name that no
+    shipped format or file answers is reported (the row is then not run)."""
+    from harness.prompting.formats import load_format
+
     name = row.setup.get("prompt_format")
     if not name or name == "harness":
         return config, ""
-    if PROMPT_FORMAT_KEY is None:
-        return config, f"needs the {name!r} prompt format, which this harness does not have yet"
-    section, key = PROMPT_FORMAT_KEY.split(".")
-    return {**config, section: {**config.get(section, {}), key: name}}, ""
+    try:
+        load_format(name)
+    except ConfigError as exc:
+        return config, str(exc)
+    return {**config, "prompt": {**config.get("prompt", {}), "format": name}}, ""
 
 
 def _with_data_dir(config: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:

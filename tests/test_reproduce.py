@@ -276,10 +276,11 @@ def test_omnisql_dry_run_prints_the_resolved_setup(
         "# prompt_format: omnisql",
         "# published: 0.816 on n=1034",
         "# source: https://github.com/RUCKBReasoning/OmniSQL @ a66d732",
-        "# cannot run yet: needs the 'omnisql' prompt format",
         f"harness bench --config r/omnisql-main-7b/{only}/reproduce-config.toml",
+        'format = "omnisql"',
     ):
         assert line in out
+    assert "cannot run yet" not in out
 
 
 def test_a_sampled_row_reports_its_own_metric(tmp_path: Path) -> None:
