@@ -177,8 +177,10 @@ def test_rerun_skips_finished_databases_and_redoes_changed_ones(tmp_path):
     build_testsuite(_fixture_request(tmp_path))
     stamp = (tmp_path / "clinic" / "clinic_ts001.sqlite").stat().st_mtime_ns
     events: list[tuple[str, bool]] = []
-    build_testsuite(_fixture_request(tmp_path), on_done=lambda d, s: events.append((d, s)))
-    assert events == [("clinic", True)]
+    totals: list[int] = []
+    build_testsuite(_fixture_request(tmp_path), on_done=lambda d, s: events.append((d, s)),
+                    on_total=totals.append)  # fmt: skip
+    assert events == [("clinic", True)] and totals == [1]
     assert (tmp_path / "clinic" / "clinic_ts001.sqlite").stat().st_mtime_ns == stamp
     events.clear()
     build_testsuite(_fixture_request(tmp_path, seed=5), on_done=lambda d, s: events.append((d, s)))

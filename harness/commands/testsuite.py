@@ -61,7 +61,10 @@ def build(
         def advance(db_id: str, skipped: bool) -> None:
             bar.advance(task)
 
-        manifest = build_testsuite(request, on_done=advance)
+        def total(n: int) -> None:
+            bar.update(task, total=n)
+
+        manifest = build_testsuite(request, on_done=advance, on_total=total)
     per_schema = manifest["databases_per_schema"]
     assert isinstance(per_schema, dict)
     counts = sorted(per_schema.values())

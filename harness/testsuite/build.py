@@ -104,12 +104,18 @@ def _jobs(request: BuildRequest) -> tuple[list[_Job], list[str]]:
 
 
 def build_testsuite(
-    request: BuildRequest, on_done: Callable[[str, bool], None] | None = None
+    request: BuildRequest,
+    on_done: Callable[[str, bool], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
 ) -> dict[str, object]:
-    """Build (or finish) the suite; returns the manifest that was written."""
+    """Build (or finish) the suite; returns the manifest that was written. `on_total` hears
+    how many databases there are, `on_done` each one finished (and whether it was
+    already done)."""
     jobs, missing = _jobs(request)
     if not jobs:
         raise DataError(f"no database found for {request.bench}/{request.split}")
+    if on_total:
+        on_total(len(jobs))
     request.out.mkdir(parents=True, exist_ok=True)
     records: dict[str, dict[str, object]] = {}
     todo = []
