@@ -147,7 +147,7 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path):
         assert (tmp_path / "a/clinic" / name).read_bytes() == (
             tmp_path / "b/clinic" / name
         ).read_bytes()
-    assert a["databases"] == b["databases"] or _without_time(a) == _without_time(b)
+    assert _without_time(a) == _without_time(b)
     files_a = [f["sha256"] for f in a["databases"]["clinic"]["files"]]
     files_c = [f["sha256"] for f in c["databases"]["clinic"]["files"]]
     assert files_a != files_c
