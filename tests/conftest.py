@@ -29,3 +29,19 @@ def bird_dir(shared_data: Path) -> Path:
     if not (path / "dev.json").is_file():
         pytest.skip(f"BIRD JSON not found at {path}")
     return path
+
+
+@pytest.fixture
+def no_dns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A machine with no name service: every lookup of a name other than loopback fails
+    here, without a query leaving the machine (tests send traffic to 127.0.0.0/8 only)."""
+    import socket
+
+    real = socket.getaddrinfo
+
+    def lookup(host: object, *args: object, **kwargs: object) -> object:
+        if host in ("localhost", "127.0.0.1", "::1") or str(host).startswith("127."):
+            return real(host, *args, **kwargs)  # type: ignore[arg-type]
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)

@@ -204,7 +204,7 @@ def test_from_covers_punkt_as_a_zip_or_an_nltk_data_folder(
     assert abbrevs.read_text() == "e.g\n"
 
 
-def test_offline_prepare_fails_fast_in_one_line(tmp_path: Path) -> None:
+def test_offline_prepare_fails_fast_in_one_line(tmp_path: Path, no_dns: None) -> None:
     """A source whose host does not resolve is not retried: one line, no download chatter."""
     manifest = tmp_path / "manifest.toml"
     manifest.write_text("""

@@ -28,7 +28,7 @@ def test_a_missing_local_model_path_is_named(tmp_path: Path, capsys) -> None:
 
 
 def test_an_unreachable_hub_is_one_line_not_retries(
-    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch, no_dns: None
 ) -> None:
     pytest.importorskip("transformers")
     monkeypatch.setenv("HF_ENDPOINT", "https://hub.no-such-host.invalid")
