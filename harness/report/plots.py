@@ -49,6 +49,34 @@ def _ci_pct(ci: Mapping[str, Any]) -> tuple[float, float, float]:
     return 100 * ci["mean"], 100 * ci["low"], 100 * ci["high"]
 
 
+def _ci_marker(
+    ax: Axes,
+    e: Entry,
+    at: float,
+    ci: Mapping[str, Any],
+    *,
+    horizontal: bool,
+    ms: float = 6,
+    capsize: float = 3,
+    lw: float = 1.2,
+    **extra: Any,
+) -> tuple[float, float, float]:
+    """One run's score at `at` as its tier's marker with a CI bar (hollow when the run is
+    not citable); the bar runs along x when `horizontal`. Returns (mean, low, high) in %."""
+    mean, low, high = _ci_pct(ci)
+    marker, color = TIER_STYLE.get(e["tier"], FALLBACK_STYLE)
+    err = [[mean - low], [high - mean]]
+    if horizontal:
+        ax.errorbar([mean], [at], xerr=err, fmt=marker, color=color,
+                    mfc=color if e["citable"] else "white", ms=ms, capsize=capsize, lw=lw,
+                    **extra)  # fmt: skip
+    else:
+        ax.errorbar([at], [mean], yerr=err, fmt=marker, color=color,
+                    mfc=color if e["citable"] else "white", ms=ms, capsize=capsize, lw=lw,
+                    **extra)  # fmt: skip
+    return mean, low, high
+
+
 def _title(table: Mapping[str, Any]) -> str:
     return f"{table['benchmark']} / {table['split']}"
 
@@ -81,19 +109,7 @@ def _dot_chart(
     n = len(scored)
     for i, (e, ci) in enumerate(scored):
         y = n - 1 - i
-        mean, low, high = _ci_pct(ci)
-        marker, color = TIER_STYLE.get(e["tier"], FALLBACK_STYLE)
-        ax.errorbar(
-            [mean],
-            [y],
-            xerr=[[mean - low], [high - mean]],
-            fmt=marker,
-            color=color,
-            mfc=color if e["citable"] else "white",
-            ms=6,
-            capsize=3,
-            lw=1.4,
-        )
+        mean, low, high = _ci_marker(ax, e, y, ci, horizontal=True, lw=1.4)
         ax.annotate(
             f"{mean:.1f} [{low:.1f}, {high:.1f}]",
             (1.0, y),
@@ -123,19 +139,7 @@ def _unsized_column(ax: Axes, entries: Sequence[Entry]) -> None:
     """Runs without a parameter count, best first, one x slot each (names as tick labels)."""
     order = sorted(entries, key=lambda e: (-e["metrics"]["ex"]["mean"], e["config"]))
     for x, e in enumerate(order):
-        mean, low, high = _ci_pct(e["metrics"]["ex"])
-        marker, color = TIER_STYLE.get(e["tier"], FALLBACK_STYLE)
-        ax.errorbar(
-            [x],
-            [mean],
-            yerr=[[mean - low], [high - mean]],
-            fmt=marker,
-            color=color,
-            mfc=color if e["citable"] else "white",
-            ms=6,
-            capsize=3,
-            lw=1.2,
-        )
+        _ci_marker(ax, e, x, e["metrics"]["ex"], horizontal=False)
     ax.set_xticks(range(len(order)), [_name(e) for e in order], rotation=40, ha="right", fontsize=8)
     ax.set_xlim(-0.6, len(order) - 0.4)
     ax.set_title("no parameter count", fontsize=9)
@@ -147,20 +151,10 @@ def _size_axes(fig: Figure, ax: Axes, entries: Sequence[Entry], also: Sequence[E
     seen: set[str] = set()
     points = []
     for e in entries:
-        mean, low, high = _ci_pct(e["metrics"]["ex"])
-        marker, color = TIER_STYLE.get(e["tier"], FALLBACK_STYLE)
-        ax.errorbar(
-            [e["params"]],
-            [mean],
-            yerr=[[mean - low], [high - mean]],
-            fmt=marker,
-            color=color,
-            mfc=color if e["citable"] else "white",
-            ms=6,
-            capsize=3,
-            lw=1.2,
+        mean, low, high = _ci_marker(
+            ax, e, e["params"], e["metrics"]["ex"], horizontal=False,
             label=e["tier"] if e["tier"] not in seen else None,
-        )
+        )  # fmt: skip
         seen.add(e["tier"])
         points.append((e["params"], mean, _name(e), low, high))
     ax.set_xscale("log")
@@ -257,19 +251,7 @@ def level_figure(leaderboard: Mapping[str, Any]) -> Figure:
                 ci = (e["by_level"].get(level) or {}).get("ex")
                 if not ci:
                     continue
-                mean, low, high = _ci_pct(ci)
-                marker, color = TIER_STYLE.get(e["tier"], FALLBACK_STYLE)
-                ax.errorbar(
-                    [mean],
-                    [y],
-                    xerr=[[mean - low], [high - mean]],
-                    fmt=marker,
-                    color=color,
-                    mfc=color if e["citable"] else "white",
-                    ms=5,
-                    capsize=2,
-                    lw=1.1,
-                )
+                _ci_marker(ax, e, y, ci, horizontal=True, ms=5, capsize=2, lw=1.1)
             ax.set_title(level + (f" (n = {n_level})" if n_level else ""), fontsize=9)
             ax.set_xlim(-3, 103)  # a score of 0 or 100 keeps its whole marker
             ax.set_xticks([0, 25, 50, 75, 100])
