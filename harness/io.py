@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import tomllib
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,43 @@ def jsonl_objects(
         if not isinstance(obj, dict):
             raise error(f"{path}:{lineno}: expected a JSON object")
         yield lineno, obj
+
+
+def read_json(
+    path: Path | str,
+    error: type[HarnessError],
+    missing: str = "not found",
+    expect: type = dict,
+) -> Any:
+    """The JSON value in `path`; a missing file, invalid JSON or a value that is not an
+    `expect` raises `error` naming the file (and line). `missing` says how to get it."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            value = json.load(fh)
+    except FileNotFoundError:
+        raise error(f"{path}: {missing}") from None
+    except json.JSONDecodeError as exc:
+        raise error(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"{path}: cannot read: {exc}") from None
+    if expect is not object and not isinstance(value, expect):
+        raise error(f"{path}: expected a JSON {'object' if expect is dict else expect.__name__}")
+    return value
+
+
+def read_toml(
+    path: Path | str, error: type[HarnessError], missing: str = "not found"
+) -> dict[str, Any]:
+    """The TOML document in `path`; a missing or invalid file raises `error` naming it."""
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise error(f"{path}: {missing}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"{path}: invalid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"{path}: cannot read: {exc}") from None
 
 
 def cache_root() -> Path:
