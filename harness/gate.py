@@ -33,13 +33,13 @@ from harness.diffing import NotComparableError, blocking_fields
 from harness.display import pct, pp
 from harness.errors import ConfigError
 from harness.leaderboard import METRICS, load_leaderboard
+from harness.metrics import METRIC_LABELS
 from harness.stats import (
     DEFAULT_CONFIDENCE,
     DEFAULT_RESAMPLES,
     DEFAULT_SEED,
     paired_bootstrap_diff,
 )
-from harness.summary import METRIC_LABELS
 
 _KEYS = {
     "name",

@@ -28,8 +28,8 @@ from harness.identity import (
     run_provenance,
 )
 from harness.io import jsonl_objects
+from harness.metrics import METRIC_LABELS, SAMPLED_PREFIXES, sampled_metric_names
 from harness.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, DEFAULT_SEED, bootstrap_ci
-from harness.summary import METRIC_LABELS, SAMPLED_PREFIXES, sampled_metric_names
 
 SCHEMA_VERSION = 1
 # Per-question metrics, in column order. The 0/1 ones are correctness; BIRD's Soft-F1 and

@@ -1,96 +1,28 @@
-"""Aggregate per-example rows into summary.json figures and the printed markdown table.
-
-Aggregation and CIs happen here once; metrics only produce per-example values.
-"""
+"""The printed markdown table of one summary.json (read from the summary alone)."""
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 from tabulate import tabulate
 
 from harness.display import UNIT_NOTE, pct_ci
-from harness.scoring.families import Family
-from harness.stats import bootstrap_cis
-
-METRIC_LABELS = {
-    "ex": "EX",
-    "ts": "TS",
-    "em": "EM",
-    "ex_strict": "EX strict",
-    "soft_f1": "Soft-F1",
-    "r_ves": "R-VES",
-    "string_match": "string match",
-}
-
-
-SAMPLED_PREFIXES = ("pass@", "maj@")
-
-
-def sampled_metric_names(summary: dict[str, Any]) -> tuple[str, ...]:
-    """A sampled run's pass@k and maj@N metrics, in the order the summary lists them."""
-    return tuple(m for m in summary.get("metrics", {}) if m.startswith(SAMPLED_PREFIXES))
-
-
-def metric_values(rows: list[dict[str, Any]], metric: str) -> list[float]:
-    return [float(r[metric]) for r in rows if r.get(metric) is not None]
-
-
-def aggregate(
-    rows: list[dict[str, Any]],
-    family: Family,
-    resamples: int,
-    seed: int,
-    extra_metrics: tuple[str, ...] = (),
-) -> dict[str, Any]:
-    """`extra_metrics`: per-row fields beyond the family's own (a sampled run's pass@k and
-    maj@N), aggregated the same way."""
-    # Every CI comes from one bootstrap_cis call (the same figures as one call each).
-    columns: list[list[float]] = []
-    slots: list[tuple[str | None, str]] = []  # (group or None for overall, metric)
-    for m in (*family.metrics, *extra_metrics):
-        values = metric_values(rows, m)
-        if values:
-            columns.append(values)
-            slots.append((None, m))
-    overall = [m for g, m in slots]
-    present = [g for g in family.groups if any(r.get(family.group_field) == g for r in rows)]
-    others = sorted({str(r.get(family.group_field)) for r in rows} - set(family.groups))
-    sizes: dict[str, int] = {}
-    for g in present + others:
-        sub = [r for r in rows if str(r.get(family.group_field)) == g]
-        sizes[g] = len(sub)
-        for m in overall:
-            values = metric_values(sub, m)
-            if values:
-                columns.append(values)
-                slots.append((g, m))
-    cis = bootstrap_cis(columns, resamples=resamples, seed=seed)
-    metrics: dict[str, Any] = {}
-    groups: dict[str, Any] = {g: {"n": n} for g, n in sizes.items()}
-    for (g, m), ci in zip(slots, cis, strict=True):
-        (metrics if g is None else groups[g])[m] = ci.as_dict()
-    failures = Counter(r["failure"] for r in rows if r.get("failure"))
-    return {
-        "metrics": metrics,
-        f"by_{family.group_field}": groups,
-        "failures": dict(sorted(failures.items(), key=lambda kv: (-kv[1], kv[0]))),
-    }
+from harness.metrics import label
 
 
 def _fmt(ci: dict[str, Any] | None) -> str:
     return pct_ci(ci) if ci else ""
 
 
-def render_table(summary: dict[str, Any], family: Family) -> str:
+def render_table(summary: dict[str, Any]) -> str:
     """The per-group table with 95% CIs, and a line for anything left out."""
-    groups = summary.get(f"by_{family.group_field}", {})
+    by = [k for k in summary if k.startswith("by_")]
+    groups = summary.get(by[0], {}) if by else {}
     names = list(groups)
     headers = ["", *names, "all"]
     table = [["n", *[groups[g]["n"] for g in names], summary["n"]]]
     for m, ci in summary["metrics"].items():
-        table.append([METRIC_LABELS.get(m, m), *[_fmt(groups[g].get(m)) for g in names], _fmt(ci)])
+        table.append([label(m), *[_fmt(groups[g].get(m)) for g in names], _fmt(ci)])
     lines = [tabulate(table, headers=headers, tablefmt="github", disable_numparse=True)]
     boot = summary.get("bootstrap", {})
     lines.append("")

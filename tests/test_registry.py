@@ -35,7 +35,7 @@ def test_get_imports_the_named_attribute() -> None:
 
 
 def test_an_entry_of_the_wrong_kind_is_refused() -> None:
-    with pytest.raises(ConfigError, match="'bad'.*not a Base subclass"):
+    with pytest.raises(ConfigError, match=r"'bad'.*not a Base subclass"):
         _registry().get("bad")
 
 

@@ -26,12 +26,11 @@ def command(
     """
     from harness.config import load_config
     from harness.generation import bench
-    from harness.scoring.families import FAMILIES
     from harness.summary import render_table
 
     cfg = load_config(config_file, overrides_from(ctx, params))
     result, summary = bench(cfg, out_dir, score_options_from(params), progress=progress)
     click.echo(result.message(), err=True)
-    click.echo(render_table(summary, FAMILIES[cfg.benchmark.name]))
+    click.echo(render_table(summary))
     if not result.complete:
         raise click.exceptions.Exit(EXIT_INCOMPLETE)

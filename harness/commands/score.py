@@ -63,7 +63,6 @@ def command(bench: str, data_dir: Path | None, split: str, db_dir: Path | None,
             pred_paths: tuple[Path, ...], out_dir: Path, evaluator: str,
             official_dir: Path | None, as_json: bool, **kwargs: Any) -> None:  # fmt: skip
     """Score predictions against a benchmark; writes RUN_DIR/rows.jsonl and summary.json."""
-    from harness.scoring.families import FAMILIES
     from harness.scoring.second_opinion import ScorersDisagree, render_official, score_with
     from harness.summary import render_table
 
@@ -79,7 +78,7 @@ def command(bench: str, data_dir: Path | None, split: str, db_dir: Path | None,
         click.echo(json.dumps(payload, indent=2))
     else:
         if report.summary is not None:
-            click.echo(render_table(report.summary, FAMILIES[bench]))
+            click.echo(render_table(report.summary))
         if report.official is not None:
             click.echo("\n" + render_official(report.official))
     if report.official is not None and report.summary is not None:
@@ -95,7 +94,6 @@ def _score_several(bench: str, data_dir: Path | None, split: str, db_dir: Path |
                    pred_paths: list[Path], out_dir: Path, evaluator: str, as_json: bool,
                    kwargs: dict[str, Any]) -> None:  # fmt: skip
     from harness.errors import ConfigError
-    from harness.scoring.families import FAMILIES
     from harness.scoring.scorer import score_many_files
     from harness.summary import render_table
 
@@ -108,4 +106,4 @@ def _score_several(bench: str, data_dir: Path | None, split: str, db_dir: Path |
         return
     for path, summary in results:
         click.echo(f"== {path} -> {out_dir / path.stem}")
-        click.echo(render_table(summary, FAMILIES[bench]) + "\n")
+        click.echo(render_table(summary) + "\n")

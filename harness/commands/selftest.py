@@ -30,7 +30,6 @@ def command(
     **kwargs: Any,
 ) -> None:
     """Score every gold query against itself: must be 100% EX and EM."""
-    from harness.scoring.families import FAMILIES
     from harness.selftest import selftest
     from harness.summary import render_table
 
@@ -44,7 +43,7 @@ def command(
             f"selftest checked no gold query: all {summary.get('n_total', 0)} examples were "
             f"excluded ({why}); fetch the databases (harness prepare) and rerun"
         )
-    click.echo(render_table(summary, FAMILIES[bench]))
+    click.echo(render_table(summary))
     if not report.passed:
         shown = "; ".join(_describe(f) for f in report.failures[:10])
         raise SelftestFailed(

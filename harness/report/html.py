@@ -17,9 +17,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from harness.leaderboard import LEVEL_ORDER, METRICS, format_params
+from harness.metrics import METRIC_LABELS
 from harness.report.data import page_data, read_questions
 from harness.report.svg import ci_chart
-from harness.summary import METRIC_LABELS
 
 HTML_NAME = "index.html"
 TEMPLATES = Path(__file__).parent / "templates"

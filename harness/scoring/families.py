@@ -8,6 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from harness import metrics
+from harness.metrics import Reporting
+
 
 @dataclass(frozen=True)
 class Family:
@@ -15,10 +18,7 @@ class Family:
     # "module:function" (rows, bench, options) -> (failures, details): the selftest verdict
     # on gold scored against itself.
     selftest: str
-    metrics: tuple[str, ...]
-    group_field: str
-    groups: tuple[str, ...]
-    semantics: str
+    reporting: Reporting  # the metrics it reports and how its examples are grouped
     # Whether a row is a pure function of its inputs and can be stored and copied (see
     # harness.scoring.verdict_cache); BIRD's time limits follow the gold's measured time.
     reusable_verdicts: bool = False
@@ -28,14 +28,23 @@ class Family:
     # maj@N when no sample executes: "wrong", or "random" (one sample's verdict); see sampled.py
     vote_all_failed: str = "wrong"
 
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        return self.reporting.metrics
+
+    @property
+    def group_field(self) -> str:
+        return self.reporting.group_field
+
+    @property
+    def semantics(self) -> str:
+        return self.reporting.semantics
+
 
 SPIDER = Family(
     judge="harness.scoring.spider_judge:judge_spider",
     selftest="harness.selftest:spider_verdict",
-    metrics=("ex", "ts", "em"),
-    group_field="hardness",
-    groups=("easy", "medium", "hard", "extra"),
-    semantics="spider-test-suite",
+    reporting=metrics.SPIDER,
     reusable_verdicts=True,
     preload=(
         "harness.scoring.spider_judge",
@@ -46,10 +55,7 @@ SPIDER = Family(
 BIRD = Family(
     judge="harness.scoring.bird_judge:judge_bird",
     selftest="harness.scoring.bird_selftest:bird_verdict",
-    metrics=("ex", "ex_strict", "ts", "soft_f1", "r_ves"),
-    group_field="difficulty",
-    groups=("simple", "moderate", "challenging"),
-    semantics="bird-official",
+    reporting=metrics.BIRD,
     preload=("harness.scoring.bird_judge",),
     vote_all_failed="random",
 )
@@ -58,10 +64,7 @@ BIRD = Family(
 NO_DATABASE = Family(
     judge="harness.scoring.nodb_judge:judge_nodb",
     selftest="harness.scoring.nodb_judge:nodb_verdict",
-    metrics=("em", "string_match"),
-    group_field="hardness",
-    groups=("easy", "medium", "hard", "extra"),
-    semantics="no-database",
+    reporting=metrics.NO_DATABASE,
 )
 
 FAMILIES: dict[str, Family] = {

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import __version__
+from harness.aggregate import aggregate
 from harness.benchmarks.base import BenchmarkData, load_benchmark
 from harness.errors import ConfigError, MissingDatabaseError, PredictionsError
 from harness.hashing import sha256_file, sha256_text
@@ -23,7 +24,6 @@ from harness.scoring.gold_cache import CacheStats, default_cache_dir, prepare_ca
 from harness.scoring.sampled import VOTE_TIMEOUT_S, combine, sampled_metrics
 from harness.scoring.sandbox import Limits
 from harness.scoring.worker import JudgeTask, WorkerContext
-from harness.summary import aggregate
 
 OFFICIAL_SPIDER_COMMIT = "e97acc546ecbee8fa27fa8dbf025ef61493a876c"
 # Bumped only when a verdict could change (not with every harness release), so runs
@@ -229,7 +229,7 @@ def score_benchmark(
         "complete": not excluded and not n_unrequested,
     }
     extra = sampled_metrics(n_samples) if predictions.samples else ()
-    summary.update(aggregate(final_rows, family, options.resamples, options.seed, extra))
+    summary.update(aggregate(final_rows, family.reporting, options.resamples, options.seed, extra))
     if predictions.samples:
         summary["sampling"] = {
             "samples": n_samples,
