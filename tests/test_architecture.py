@@ -22,7 +22,7 @@ LAYERS: dict[str, int] = {
     # 0 base: no stage, no benchmark, no model
     "harness": 0, "errors": 0, "extras": 0, "registry": 0, "io": 0, "hashing": 0,
     "display": 0, "records": 0, "network": 0, "progress": 0, "provenance": 0,
-    "identity": 0, "stats": 0, "metrics": 0, "options": 0,
+    "identity": 0, "stats": 0, "metrics": 0, "aggregate": 0, "options": 0, "dbschema": 0,
     # 1 inputs: benchmarks and their gold, prediction files, prompts, data bundles
     "manifest": 1, "benchmarks": 1, "predictions": 1, "prompting": 1, "prepare": 1,
     # 2 the run config
