@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from types import UnionType
 from typing import Any, get_args, get_origin, get_type_hints
@@ -28,8 +28,15 @@ from harness.prompting.formats import load_format, resolve_spec
 from harness.prompting.schema import REPRESENTATIONS
 from harness.prompting.templates import TEMPLATE_MODES
 
+TIERS = ("open", "frontier")
 _SECRET = re.compile(r"(api_?key|secret|password|passwd|token|credential|authorization)", re.I)
 _NOT_SECRET = {"api_key_env", "max_new_tokens"}
+
+
+def _choice(choices: tuple[str, ...], default: str | None) -> Any:
+    """A field whose value is one of `choices` (None allowed only as the default): the
+    checks and the command line's choice lists read them from the field's metadata."""
+    return field(default=default, metadata={"choices": choices})
 
 
 @dataclass
@@ -42,7 +49,7 @@ class ModelConfig:
     base_url: str | None = None
     combination: str = "cat"
     name: str | None = None
-    tier: str | None = None
+    tier: str | None = _choice(TIERS, None)
 
 
 @dataclass
@@ -58,11 +65,11 @@ class BenchmarkConfig:
 @dataclass
 class PromptConfig:
     format: str = "harness"  # prompt format: shipped name or path (harness/prompting/formats)
-    schema: str | None = None  # None: the format's representation
+    schema: str | None = _choice(REPRESENTATIONS, None)  # None: the format's representation
     shots: int = 0
     shots_from: str = "train"  # a split of the same benchmark, or a JSONL file of shots
     rows: int | None = None  # None: the format's (3 for the harness format)
-    template: str = "auto"  # auto | chat | plain (local models; APIs take messages)
+    template: str = _choice(TEMPLATE_MODES, "auto")  # local models; APIs take messages
 
 
 @dataclass
@@ -107,6 +114,26 @@ _SECTION_TYPES: dict[str, type] = {
     "decoding": DecodingConfig,
     "run": RunOptions,
 }
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    """One config key as the command line sees it: its type, default and choices."""
+
+    key: str  # "section.key"
+    type: type  # int, float, str, bool or list (of strings)
+    default: Any
+    choices: tuple[str, ...] | None = None
+
+
+def field_info(dotted: str) -> FieldInfo:
+    section, key = dotted.split(".", 1)
+    if section not in _SECTION_TYPES:
+        raise KeyError(dotted)
+    found = {f.name: f for f in fields(_SECTION_TYPES[section])}[key]
+    default = [] if found.default_factory is not MISSING else found.default
+    allowed = _allowed_types(section, key)
+    return FieldInfo(dotted, allowed[0], default, found.metadata.get("choices"))
 
 
 def _check_secrets(data: dict[str, Any], where: str, prefix: str = "") -> None:
@@ -162,16 +189,12 @@ def validate(cfg: RunConfig, require_model: bool = True) -> None:
     if require_model and not cfg.model.spec:
         raise ConfigError("no model given (--model SPEC or [model] spec in the config file)")
     load_format(cfg.prompt.format)  # an unknown name or a bad file is reported here
-    if cfg.prompt.schema is not None and cfg.prompt.schema not in REPRESENTATIONS:
-        raise ConfigError(
-            f"unknown schema {cfg.prompt.schema!r}; known: {', '.join(REPRESENTATIONS)}"
-        )
-    if cfg.prompt.template not in TEMPLATE_MODES:
-        raise ConfigError(
-            f"unknown template {cfg.prompt.template!r}; known: {', '.join(TEMPLATE_MODES)}"
-        )
-    if cfg.model.tier not in (None, "open", "frontier"):
-        raise ConfigError(f"tier must be 'open' or 'frontier', got {cfg.model.tier!r}")
+    for section in SECTIONS:
+        table = getattr(cfg, section)
+        for f in fields(table):
+            value, choices = getattr(table, f.name), f.metadata.get("choices")
+            if choices and value is not None and value not in choices:
+                raise ConfigError(f"unknown {f.name} {value!r}; known: {', '.join(choices)}")
     if cfg.model.adapters and cfg.model.route:
         raise ConfigError("give either adapters or a routes file, not both")
     checks = [

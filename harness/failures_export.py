@@ -28,9 +28,9 @@ from tabulate import tabulate
 from harness.benchmarks.base import load_benchmark
 from harness.config import RunConfig, apply
 from harness.errors import DataError
+from harness.generation.prompts import PromptBuilder
 from harness.io import jsonl_objects, write_jsonl
 from harness.leaderboard import load_run, write_text_atomic
-from harness.prompting.builder import PromptBuilder
 from harness.prompting.templates import ASSISTANT, render_plain
 
 LABELS_NAME = "failure-labels.jsonl"

@@ -12,10 +12,17 @@ import pytest
 from conftest_models import tiny_spider_dir
 from loopback_api import LoopbackAPI, answer_for
 
-from harness.backends.base import BackendError, BackendOptions, Decoding, Request, load_backend
+from harness.backends.base import (
+    BackendError,
+    BackendOptions,
+    Decoding,
+    Request,
+    load_backend,
+    parse_spec,
+)
 from harness.config import load_config
 from harness.errors import DataError
-from harness.generation import generate
+from harness.generation.generate import generate
 
 pytest.importorskip("openai")
 pytest.importorskip("anthropic")
@@ -37,7 +44,7 @@ def _backend(api: LoopbackAPI, **options):
     defaults = dict(
         base_url=api.base_url, max_retries=2, retry_base_s=0.01, timeout_s=0.3, concurrency=4
     )
-    return load_backend(MODELS[api.wire], BackendOptions(**{**defaults, **options}))
+    return load_backend(parse_spec(MODELS[api.wire]), BackendOptions(**{**defaults, **options}))
 
 
 def _req(i: int, question: str) -> Request:
@@ -131,9 +138,11 @@ def test_missing_key_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     with pytest.raises(ConfigError, match=r"\$OPENAI_API_KEY"):
-        load_backend("openai:gpt-4o")
+        load_backend(parse_spec("openai:gpt-4o"))
     monkeypatch.setenv("MY_GATEWAY_KEY", "key-from-my-variable")
-    backend = load_backend("openai:gpt-4o", BackendOptions(api_key_env="MY_GATEWAY_KEY"))
+    backend = load_backend(
+        parse_spec("openai:gpt-4o"), BackendOptions(api_key_env="MY_GATEWAY_KEY")
+    )
     assert backend.client.api_key == "key-from-my-variable"
 
 

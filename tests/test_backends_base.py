@@ -20,6 +20,7 @@ from harness.backends.base import (
     BackendOptions,
     Completion,
     Decoding,
+    ModelSpec,
     Request,
     load_backend,
     parse_spec,
@@ -27,8 +28,8 @@ from harness.backends.base import (
 )
 from harness.backends.cache import CachedBackend, ResponseCache
 from harness.backends.prices import cost_usd, price_for
-from harness.backends.routing import Router
 from harness.errors import ConfigError
+from harness.generation.routing import Router
 from harness.prompting.schema import read_schema
 
 REPO = Path(__file__).resolve().parent.parent
@@ -37,8 +38,9 @@ REPO = Path(__file__).resolve().parent.parent
 def test_core_imports_stay_torch_free() -> None:
     code = (
         "import sys\n"
-        "import harness.backends.base, harness.backends.cache, harness.backends.routing\n"
-        "import harness.backends.replay, harness.generation, harness.config\n"
+        "import harness.backends.base, harness.backends.cache, harness.generation.routing\n"
+        "import harness.backends.replay, harness.generation.generate, harness.config\n"
+        "import harness.pipeline.bench, harness.pipeline.reproduce, harness.sweep.pipeline\n"
         "import harness.commands.generate, harness.commands.bench\n"
         "import harness.scoring.scorer, harness.scoring.spider_judge, harness.commands.score\n"
         "import harness.leaderboard, harness.diffing\n"
@@ -52,10 +54,10 @@ def test_core_imports_stay_torch_free() -> None:
 
 
 def test_spec_parsing() -> None:
-    assert parse_spec("openai:gpt-4o") == ("openai", "gpt-4o")
-    assert parse_spec("Qwen/Qwen2.5-Coder-7B-Instruct") == ("hf", "Qwen/Qwen2.5-Coder-7B-Instruct")
-    assert parse_spec("hf:./models/x") == ("hf", "./models/x")
-    assert parse_spec("replay:runs/a/predictions.jsonl") == ("replay", "runs/a/predictions.jsonl")
+    assert parse_spec("openai:gpt-4o") == ModelSpec("openai", "gpt-4o")
+    assert parse_spec("Qwen/Qwen2.5-Coder-7B") == ModelSpec("hf", "Qwen/Qwen2.5-Coder-7B")
+    assert parse_spec("hf:./models/x") == ModelSpec("hf", "./models/x")
+    assert parse_spec("replay:runs/a/p.jsonl") == ModelSpec("replay", "runs/a/p.jsonl")
     with pytest.raises(ConfigError, match="unknown backend 'opnai'"):
         parse_spec("opnai:gpt-4o")
     with pytest.raises(ConfigError, match="names no model"):
@@ -66,8 +68,10 @@ def test_missing_optional_dependency_is_one_clear_error() -> None:
     try:
         import vllm  # noqa: F401
     except ImportError:
-        with pytest.raises(ConfigError, match=r"needs the Python package 'vllm'.*harness\[vllm\]"):
-            load_backend("vllm:some/model")
+        with pytest.raises(
+            ConfigError, match=r"needs the optional package 'vllm'.*harness\[vllm\]"
+        ):
+            load_backend(parse_spec("vllm:some/model"))
     else:
         pytest.skip("vllm is installed here")
 
@@ -101,12 +105,12 @@ class Counting(Backend):
                 )
 
 
-def test_registry_takes_new_backends() -> None:
+def test_registry_takes_new_backends(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The registry's table is restored after the test: "counting" is not for other tests.
+    monkeypatch.setattr(REGISTRY, "_targets", dict(REGISTRY._targets))
     register_backend("counting", f"{__name__}:Counting")
-    try:
-        assert isinstance(load_backend("counting:x"), Counting)
-    finally:
-        REGISTRY.pop("counting")
+    assert parse_spec("counting:x") == ModelSpec("counting", "x")
+    assert isinstance(load_backend(parse_spec("counting:x")), Counting)
 
 
 def _req(i: int, text: str, adapter: str | None = None, sample: int = 0) -> Request:
@@ -149,19 +153,19 @@ def test_replay_jsonl_and_official_lines(tmp_path: Path) -> None:
         {"id": "1", "sql": "", "outage": True, "error": "outage after 6 attempts"},
     ]
     jsonl.write_text("".join(json.dumps(r) + "\n" for r in rows) + '{"id": "2", "sq')  # torn
-    backend = load_backend(f"replay:{jsonl}")
+    backend = load_backend(parse_spec(f"replay:{jsonl}"))
     out = dict(backend.generate([_req(0, ""), _req(1, ""), _req(2, "")], Decoding()))
     assert out[0].sql == "SELECT 1" and out[0].tokens_out == 4
     assert out[1].outage
     assert out[2].error and "not in" in out[2].error
     lines = tmp_path / "pred.sql"
     lines.write_text("SELECT a FROM t\tconcert_singer\nSELECT b FROM u\n")
-    backend = load_backend(f"replay:{lines}")
+    backend = load_backend(parse_spec(f"replay:{lines}"))
     out = dict(backend.generate([_req(0, ""), _req(1, ""), _req(2, "")], Decoding()))
     assert out[0].sql == "SELECT a FROM t" and out[1].sql == "SELECT b FROM u"
     assert out[2].error
     with pytest.raises(ConfigError, match="does not take adapters"):
-        load_backend(f"replay:{lines}", BackendOptions(routes={"x": None}))
+        load_backend(parse_spec(f"replay:{lines}"), BackendOptions(routes={"x": None}))
 
 
 def test_prices() -> None:

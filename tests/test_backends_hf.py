@@ -15,9 +15,15 @@ pytest.importorskip("peft")
 from conftest_models import TinyModel, tiny_model, tiny_spider_dir  # noqa: E402
 
 from harness.backends.adapters import parse_adapter, parse_adapters  # noqa: E402
-from harness.backends.base import BackendOptions, Decoding, Request, load_backend  # noqa: E402
+from harness.backends.base import (  # noqa: E402
+    BackendOptions,
+    Decoding,
+    Request,
+    load_backend,
+    parse_spec,
+)
 from harness.config import load_config  # noqa: E402
-from harness.generation import generate  # noqa: E402
+from harness.generation.generate import generate  # noqa: E402
 from harness.prompting.templates import build_messages  # noqa: E402
 
 
@@ -48,7 +54,7 @@ def _texts(backend, decoding: Decoding, requests=None) -> list[str]:
 
 
 def test_hf_backend_generates_with_usage(tiny: TinyModel) -> None:
-    backend = load_backend(f"hf:{tiny.path}")
+    backend = load_backend(parse_spec(f"hf:{tiny.path}"))
     assert backend.mode == "chat"  # named like an instruct model and has a chat template
     assert backend.revision.startswith("sha256:") and backend.params > 10_000
     requests = _requests()
@@ -69,7 +75,7 @@ def test_hf_backend_generates_with_usage(tiny: TinyModel) -> None:
 
 
 def test_plain_template_for_base_models(tiny: TinyModel) -> None:
-    backend = load_backend(f"hf:{tiny.path}", BackendOptions(template="plain"))
+    backend = load_backend(parse_spec(f"hf:{tiny.path}"), BackendOptions(template="plain"))
     assert backend.template_id() == "plain"
     assert backend.render(_requests()[0]).endswith("Question: How many singers are there?\nSQL:")
 
@@ -81,9 +87,9 @@ def _last_logits(backend, prompt: str) -> torch.Tensor:
 
 
 def test_single_lora_changes_logits_and_outputs(tiny: TinyModel) -> None:
-    base = load_backend(f"hf:{tiny.path}")
+    base = load_backend(parse_spec(f"hf:{tiny.path}"))
     lora = load_backend(
-        f"hf:{tiny.path}", BackendOptions(adapters=[parse_adapter(str(tiny.adapter_a))])
+        parse_spec(f"hf:{tiny.path}"), BackendOptions(adapters=[parse_adapter(str(tiny.adapter_a))])
     )
     prompt = base.render(_requests()[0])
     assert not torch.allclose(_last_logits(base, prompt), _last_logits(lora, prompt), atol=1e-3)
@@ -99,7 +105,7 @@ def test_weighted_composition_is_the_weighted_sum_of_deltas(tiny: TinyModel) -> 
     from transformers import AutoModelForCausalLM
 
     adapters = parse_adapters([f"{tiny.adapter_a}@0.7", f"{tiny.adapter_b}@0.3"])
-    composed = load_backend(f"hf:{tiny.path}", BackendOptions(adapters=adapters))
+    composed = load_backend(parse_spec(f"hf:{tiny.path}"), BackendOptions(adapters=adapters))
     layers = {
         name.removeprefix("base_model.model."): m
         for name, m in composed.model.named_modules()
@@ -123,7 +129,7 @@ def test_weighted_composition_is_the_weighted_sum_of_deltas(tiny: TinyModel) -> 
     got = _last_logits(composed, prompt)
     torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4)
     only_a = load_backend(
-        f"hf:{tiny.path}", BackendOptions(adapters=[parse_adapter(str(tiny.adapter_a))])
+        parse_spec(f"hf:{tiny.path}"), BackendOptions(adapters=[parse_adapter(str(tiny.adapter_a))])
     )
     assert not torch.allclose(got, _last_logits(only_a, prompt), atol=1e-3)
     decoding = Decoding(max_new_tokens=10)

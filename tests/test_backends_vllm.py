@@ -11,7 +11,13 @@ torch = pytest.importorskip("torch")
 from conftest_models import tiny_model  # noqa: E402
 
 from harness.backends.adapters import parse_adapter  # noqa: E402
-from harness.backends.base import BackendOptions, Decoding, Request, load_backend  # noqa: E402
+from harness.backends.base import (  # noqa: E402
+    BackendOptions,
+    Decoding,
+    Request,
+    load_backend,
+    parse_spec,
+)
 from harness.errors import ConfigError  # noqa: E402
 from harness.prompting.templates import build_messages  # noqa: E402
 
@@ -32,8 +38,8 @@ def _requests(adapter: str | None = None) -> list[Request]:
 def test_vllm_matches_hf_greedy_and_takes_a_lora() -> None:
     model = tiny_model()
     decoding = Decoding(max_new_tokens=8)
-    vllm_base = load_backend(f"vllm:{model.path}", BackendOptions(dtype="float32"))
-    hf_base = load_backend(f"hf:{model.path}", BackendOptions(dtype="float32"))
+    vllm_base = load_backend(parse_spec(f"vllm:{model.path}"), BackendOptions(dtype="float32"))
+    hf_base = load_backend(parse_spec(f"hf:{model.path}"), BackendOptions(dtype="float32"))
     got = dict(vllm_base.generate(_requests(), decoding))
     want = dict(hf_base.generate(_requests(), decoding))
     assert [got[i].text for i in sorted(got)] == [want[i].text for i in sorted(want)]
@@ -43,7 +49,7 @@ def test_vllm_matches_hf_greedy_and_takes_a_lora() -> None:
     del vllm_base
 
     lora = load_backend(
-        f"vllm:{model.path}",
+        parse_spec(f"vllm:{model.path}"),
         BackendOptions(dtype="float32", adapters=[parse_adapter(str(model.adapter_a))]),
     )
     with_lora = dict(lora.generate(_requests(), decoding))
@@ -54,12 +60,12 @@ def test_vllm_refuses_weighted_compositions() -> None:
     model = tiny_model()
     spec = parse_adapter(f"{model.adapter_a}@0.5")
     with pytest.raises(ConfigError, match="weighted"):
-        load_backend(f"vllm:{model.path}", BackendOptions(adapters=[spec]))
+        load_backend(parse_spec(f"vllm:{model.path}"), BackendOptions(adapters=[spec]))
 
 
 def test_vllm_draws_an_examples_samples_as_one_request_with_n() -> None:
     model = tiny_model()
-    backend = load_backend(f"vllm:{model.path}", BackendOptions(dtype="float32"))
+    backend = load_backend(parse_spec(f"vllm:{model.path}"), BackendOptions(dtype="float32"))
     first = build_messages("singer(name)", "How many singers are there?")
     second = build_messages("course(title)", "List all course titles.")
     requests = [Request("0", 0, first, sample=k) for k in range(4)]

@@ -18,7 +18,8 @@ from conftest_models import tiny_model, tiny_spider_dir
 from harness.cli import main
 from harness.config import load_config
 from harness.errors import ConfigError, PredictionsError
-from harness.generation import RunDirError, generate, read_predictions_file
+from harness.generation.generate import generate
+from harness.generation.run_folder import RunDirError, read_predictions_file
 
 # Our own scorer, imported plainly: a broken import of it must fail these tests, not skip them.
 from harness.scoring.scorer import ScoreOptions
@@ -171,13 +172,14 @@ def test_written_config_has_contract_keys_and_no_secrets(tmp_path: Path, monkeyp
         "evidence": True,
     }
     assert set(config["decoding"]) >= {"max_new_tokens", "temperature", "seed", "batch_size"}
-    from harness.generation import resolve_tables
+    from harness.backends.base import parse_spec
+    from harness.generation.run_config import resolve_tables
 
     cfg = load_config(
         None,
         {"model.spec": "openai:gpt-4o", "model.base_url": "https://user:pw@gw.example/v1?key=abc"},
     )
-    tables = resolve_tables(cfg, [], None, None)
+    tables = resolve_tables(cfg, parse_spec(cfg.model.spec), [], None, None)
     assert tables["model"]["base_url"] == "https://gw.example/v1"
 
 
@@ -276,7 +278,7 @@ def test_kill_9_mid_run_then_rerun_equals_uninterrupted(tmp_path: Path) -> None:
 
 
 def test_bench_generates_then_scores(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    from harness.generation import bench
+    from harness.pipeline.bench import bench
 
     data = tiny_spider_dir()
     replay = gold_replay(tmp_path, data, wrong={"1", "2"})

@@ -20,9 +20,9 @@ from harness.benchmarks.base import load_benchmark
 from harness.cli import cli, main
 from harness.config import load_config
 from harness.errors import ConfigError
+from harness.generation.prompts import PromptBuilder
 from harness.identity import identity_fields
 from harness.prompting import fewshot
-from harness.prompting.builder import PromptBuilder
 from harness.prompting.formats import load_format, parse_format, shipped_formats
 from harness.prompting.schema import SCHEMA_KINDS, render_schema
 from harness.prompting.templates import Shot, build_messages, render_plain
@@ -324,11 +324,14 @@ def test_format_from_a_run_config_and_the_generate_option(tmp_path: Path) -> Non
 
 
 def test_a_run_folder_from_before_formats_resumes_as_the_harness_format(tmp_path: Path) -> None:
-    from harness.generation import RunDirError, check_same_config, resolve_tables
+    from harness.backends.base import parse_spec
+    from harness.generation.run_config import check_same_config, resolve_tables
+    from harness.generation.run_folder import RunDirError
 
     def tables(**prompt: str) -> dict:
         overrides = {"model.spec": "openai:gpt-4o", **{f"prompt.{k}": v for k, v in prompt.items()}}
-        return resolve_tables(load_config(None, overrides), [], None, None)
+        cfg = load_config(None, overrides)
+        return resolve_tables(cfg, parse_spec(cfg.model.spec), [], None, None)
 
     old = tables()
     del old["prompt"]["format"], old["prompt"]["format_sha256"]
@@ -355,7 +358,9 @@ def test_retrieval_without_punkt_is_one_clear_error(
 
 
 def test_a_format_file_is_recorded_by_content_not_location(tmp_path: Path) -> None:
-    from harness.generation import RunDirError, check_same_config, resolve_tables
+    from harness.backends.base import parse_spec
+    from harness.generation.run_config import check_same_config, resolve_tables
+    from harness.generation.run_folder import RunDirError
 
     shipped = Path(__file__).parent.parent / "harness" / "prompting" / "formats" / "omnisql.toml"
     here, there = tmp_path / "a" / "mine.toml", tmp_path / "b" / "mine.toml"
@@ -365,7 +370,7 @@ def test_a_format_file_is_recorded_by_content_not_location(tmp_path: Path) -> No
 
     def tables(fmt: Path | str) -> dict:
         cfg = load_config(None, {"model.spec": "openai:gpt-4o", "prompt.format": str(fmt)})
-        return resolve_tables(cfg, [], None, None)
+        return resolve_tables(cfg, parse_spec(cfg.model.spec), [], None, None)
 
     first = tables(here)
     assert first["prompt"]["format"] == "omnisql" and first["prompt"]["format_file"] == str(here)

@@ -13,8 +13,8 @@ from conftest_models import tiny_model, tiny_spider_dir
 
 from harness.benchmarks.base import load_benchmark
 from harness.config import load_config
-from harness.generation import generate
-from harness.prompting.builder import PromptBuilder
+from harness.generation.generate import generate
+from harness.generation.prompts import PromptBuilder
 from harness.prompting.extract import extract_sql
 from harness.prompting.formats import load_format
 

@@ -11,7 +11,9 @@ import pytest
 
 from harness.cli import main as cli_main
 from harness.errors import ConfigError
-from harness.reproduce import Outcome, load_table, plan, render_markdown, reproduce
+from harness.pipeline.published import Outcome, load_table
+from harness.pipeline.reproduce import plan, reproduce
+from harness.pipeline.reproduce_report import render_markdown
 
 REPO = Path(__file__).resolve().parent.parent
 LADDER = REPO / "spider" / "published" / "qwen25-coder-ladder.toml"

@@ -13,7 +13,7 @@ from loopback_api import LoopbackAPI
 from harness.cli import main
 from harness.config import load_config
 from harness.errors import DataError
-from harness.generation import generate
+from harness.generation.generate import generate
 
 
 @pytest.fixture

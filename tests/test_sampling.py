@@ -12,7 +12,7 @@ from conftest_models import tiny_model, tiny_spider_dir
 
 from harness.config import load_config
 from harness.errors import ConfigError, PredictionsError
-from harness.generation import generate
+from harness.generation.generate import generate
 from harness.predictions import read_predictions
 from harness.scoring.sampled import majority_vote, pass_at_k, result_key
 from harness.scoring.scorer import ScoreOptions, score_files

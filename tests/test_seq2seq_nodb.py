@@ -12,7 +12,8 @@ from conftest_models import tiny_t5
 
 from harness.config import load_config
 from harness.errors import DataError
-from harness.generation import PromptBuilder, generate
+from harness.generation.generate import generate
+from harness.generation.prompts import PromptBuilder
 from harness.scoring.nodb_judge import normalize_sql
 from harness.scoring.scorer import ScoreOptions, score_files
 
@@ -108,15 +109,15 @@ def _t5_cfg(tmp: Path, **extra):
 
 def test_t5_runs_end_to_end_on_a_no_database_slice(tmp_path: Path) -> None:
     pytest.importorskip("torch")
-    from harness.backends.base import BackendOptions, Request, load_backend
+    from harness.backends.base import BackendOptions, Request, load_backend, parse_spec
     from harness.benchmarks.base import load_benchmark
-    from harness.generation import bench
+    from harness.pipeline.bench import bench
 
     cfg = _t5_cfg(tmp_path)
     data = load_benchmark("create-context")
     ex = data.examples[4]
     messages = PromptBuilder(cfg, data).messages(ex)
-    backend = load_backend(cfg.model.spec, BackendOptions())
+    backend = load_backend(parse_spec(cfg.model.spec), BackendOptions())
     assert backend.encoder_decoder and backend.template_id() == "text2text"
     # the card's input, byte for byte: "tables:\n" + CREATE TABLE text + "\n" + "query for:" + q
     assert backend.render(Request(ex.id, 4, messages)) == (

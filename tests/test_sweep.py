@@ -20,7 +20,8 @@ from sweep_helpers import QUICK, QUICK_ARGS, REPO, SECRET, answers, rows, write_
 
 from harness.cli import main
 from harness.config import load_config
-from harness.generation import bench, generate
+from harness.generation.generate import generate
+from harness.pipeline.bench import bench
 from harness.sweep.pipeline import dry_run, merge_sweep, run_sweep
 
 DEMO = REPO / "evals" / "sweeps" / "fixture-demo.toml"

@@ -21,7 +21,7 @@ import pytest
 from loopback_api import LoopbackAPI
 from sweep_helpers import QUICK, SECRET, answers, rows, write_grid
 
-from harness.generation import generate
+from harness.generation.generate import generate
 from harness.sweep.cells import WORKER_FILE
 from harness.sweep.pipeline import run_sweep
 

@@ -8,7 +8,6 @@ never pulls in torch or an SDK), and the run loop sees nothing but `generate`.
 
 from __future__ import annotations
 
-import importlib
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
@@ -16,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from harness.config import DecodingConfig, ModelConfig, PromptConfig, RunOptions
 from harness.errors import ConfigError, HarnessError
+from harness.registry import Registry, subclass_of
 
 Message = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": "..."}
 
@@ -29,11 +30,12 @@ class BackendError(HarnessError):
 class Decoding:
     """Decoding parameters; everything here can change a completion."""
 
-    max_new_tokens: int = 256
-    temperature: float = 0.0
-    top_p: float = 1.0
-    seed: int = 0
-    batch_size: int = 8
+    # The defaults are the run config's (written once, in harness/config.py).
+    max_new_tokens: int = DecodingConfig.max_new_tokens
+    temperature: float = DecodingConfig.temperature
+    top_p: float = DecodingConfig.top_p
+    seed: int = DecodingConfig.seed
+    batch_size: int = DecodingConfig.batch_size
     # Generate exactly max_new_tokens (throughput measurement, as vLLM's ignore_eos).
     ignore_eos: bool = False
 
@@ -101,21 +103,22 @@ class AdapterSpec:
 class BackendOptions:
     """Everything a backend may need besides its target; each backend checks what applies."""
 
+    # The defaults are the run config's (written once, in harness/config.py).
     revision: str | None = None
-    dtype: str = "auto"
+    dtype: str = ModelConfig.dtype
     device_map: str | None = None
     adapters: list[AdapterSpec] = field(default_factory=list)
-    combination: str = "cat"
+    combination: str = ModelConfig.combination
     # Route name -> adapter (None = the base model), when a ROUTES.toml is in use.
     routes: dict[str, AdapterSpec | None] = field(default_factory=dict)
     base_url: str | None = None
     api_key_env: str | None = None
-    concurrency: int = 8
-    max_retries: int = 5
-    retry_base_s: float = 1.0
-    timeout_s: float = 120.0
-    tensor_parallel_size: int = 1
-    template: str = "auto"  # auto | chat | plain (local models only)
+    concurrency: int = RunOptions.concurrency
+    max_retries: int = RunOptions.max_retries
+    retry_base_s: float = RunOptions.retry_base_s
+    timeout_s: float = RunOptions.timeout_s
+    tensor_parallel_size: int = RunOptions.tensor_parallel_size
+    template: str = PromptConfig.template  # auto | chat | plain (local models only)
 
 
 class Backend(ABC):
@@ -194,27 +197,39 @@ def sample_groups(requests: Sequence[Request]) -> list[list[int]]:
 
 
 # Registry key -> "module:Class"; imported only when a spec names it, so a missing optional
-# dependency (torch, vllm, an SDK) only matters to the backend that needs it.
-REGISTRY: dict[str, str] = {
-    "hf": "harness.backends.hf:HFBackend",
-    "vllm": "harness.backends.vllm:VLLMBackend",
-    "openai": "harness.backends.openai_api:OpenAIBackend",
-    "anthropic": "harness.backends.anthropic_api:AnthropicBackend",
-    "replay": "harness.backends.replay:ReplayBackend",
-}
-
-# Which pip extra provides each backend's dependencies (for the error message).
-EXTRAS: dict[str, str] = {"hf": "hf", "vllm": "vllm", "openai": "api", "anthropic": "api"}
+# dependency (torch, vllm, an SDK) only matters to the backend that needs it (the registry
+# names the extra to install, from harness/extras.py).
+REGISTRY: Registry[type[Backend]] = Registry(
+    "backend",
+    {
+        "hf": "harness.backends.hf:HFBackend",
+        "vllm": "harness.backends.vllm:VLLMBackend",
+        "openai": "harness.backends.openai_api:OpenAIBackend",
+        "anthropic": "harness.backends.anthropic_api:AnthropicBackend",
+        "replay": "harness.backends.replay:ReplayBackend",
+    },
+    subclass_of(Backend),
+    "a Backend class",
+)
+# Add a backend from outside this package: register_backend("kind", "module:Class").
+register_backend = REGISTRY.register
 
 DEFAULT_KIND = "hf"
 
 
-def register_backend(kind: str, target: str) -> None:
-    """Add a backend from outside this package: `target` is "module:Class"."""
-    REGISTRY[kind] = target
+@dataclass(frozen=True)
+class ModelSpec:
+    """A parsed model spec: the backend's registry key and what it loads ("kind:target")."""
+
+    kind: str
+    target: str
+
+    @property
+    def backend_class(self) -> type[Backend]:
+        return REGISTRY.get(self.kind)
 
 
-def parse_spec(spec: str) -> tuple[str, str]:
+def parse_spec(spec: str) -> ModelSpec:
     """Split "kind:target"; a bare hub id or local path means the hf backend."""
     spec = spec.strip()
     if not spec:
@@ -223,37 +238,13 @@ def parse_spec(spec: str) -> tuple[str, str]:
     if sep and kind in REGISTRY:
         if not target:
             raise ConfigError(f"model spec {spec!r} names no model after {kind!r}")
-        return kind, target
+        return ModelSpec(kind, target)
     # Hub ids never contain ":"; an unknown prefix is almost surely a typo, unless the
     # whole spec is an existing local path.
     if sep and not Path(spec).exists():
-        raise ConfigError(
-            f"unknown backend {kind!r} in model spec {spec!r}; known: {', '.join(sorted(REGISTRY))}"
-        )
-    return DEFAULT_KIND, spec
+        raise ConfigError(f"{REGISTRY.unknown(kind)} in model spec {spec!r}")
+    return ModelSpec(DEFAULT_KIND, spec)
 
 
-def backend_class(kind: str) -> type[Backend]:
-    if kind not in REGISTRY:
-        raise ConfigError(f"unknown backend {kind!r}; known: {', '.join(sorted(REGISTRY))}")
-    module_name, _, class_name = REGISTRY[kind].partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and not exc.name.startswith("harness"):
-            extra = EXTRAS.get(kind)
-            hint = f" (pip install 'harness[{extra}]')" if extra else ""
-            raise ConfigError(
-                f"backend {kind!r} needs the Python package {exc.name!r}, "
-                f"which is not installed{hint}"
-            ) from None
-        raise
-    cls = getattr(module, class_name, None)
-    if not (isinstance(cls, type) and issubclass(cls, Backend)):
-        raise ConfigError(f"backend {kind!r}: {REGISTRY[kind]!r} names no Backend class")
-    return cls
-
-
-def load_backend(spec: str, options: BackendOptions | None = None) -> Backend:
-    kind, target = parse_spec(spec)
-    return backend_class(kind)(target, options or BackendOptions())
+def load_backend(spec: ModelSpec, options: BackendOptions | None = None) -> Backend:
+    return spec.backend_class(spec.target, options or BackendOptions())

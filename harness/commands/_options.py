@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from harness.benchmarks.base import REGISTRY
+from harness.config import BenchmarkConfig
 
 
 def benchmark_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -19,7 +20,7 @@ def benchmark_options(func: Callable[..., Any]) -> Callable[..., Any]:
             "--bench",
             "bench",
             type=click.Choice(sorted(REGISTRY)),
-            default="spider",
+            default=BenchmarkConfig.name,
             show_default=True,
             help="Benchmark family.",
         ),
@@ -29,7 +30,7 @@ def benchmark_options(func: Callable[..., Any]) -> Callable[..., Any]:
             default=None,
             help="Benchmark data directory (the fixture needs none).",
         ),
-        click.option("--split", default="dev", show_default=True),
+        click.option("--split", default=BenchmarkConfig.split, show_default=True),
         click.option(
             "--db-dir",
             type=click.Path(path_type=Path),

@@ -8,7 +8,8 @@ from typing import Any
 import click
 
 from harness.commands._options import WITH_GENERATION, score_options_from, scoring_options
-from harness.commands.generate import EXIT_INCOMPLETE, generation_options, overrides_from
+from harness.commands._run_options import generation_options, overrides_from
+from harness.commands.generate import EXIT_INCOMPLETE
 
 
 @click.command(name="bench")
@@ -25,7 +26,7 @@ def command(
     unscored (they are excluded, never counted wrong): rerun to retry them.
     """
     from harness.config import load_config
-    from harness.generation import bench
+    from harness.pipeline.bench import bench
     from harness.summary import render_table
 
     cfg = load_config(config_file, overrides_from(ctx, params))

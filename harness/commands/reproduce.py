@@ -28,7 +28,9 @@ def command(table: str, only: tuple[str, ...], dry_run: bool, runs_dir: Path) ->
     """Re-run TABLE (a file, or a name under spider/published or bird/published) and write
     a markdown table: published, reproduced with 95% CI, difference, and whether the
     published value lies in the reproduced CI."""
-    from harness.reproduce import load_table, plan, render_plan, reproduce
+    from harness.pipeline.published import load_table
+    from harness.pipeline.reproduce import plan, reproduce
+    from harness.pipeline.reproduce_report import render_plan
 
     if dry_run:
         loaded = load_table(table)

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from harness.commands._options import score_options_from, scoring_options
+from harness.sweep.executors import EXECUTORS
 
 EXIT_FAILED = 1
 
@@ -23,7 +24,7 @@ EXIT_FAILED = 1
 )
 @click.option(
     "--executor",
-    type=click.Choice(["local", "ray"]),
+    type=click.Choice(EXECUTORS.names()),
     default="local",
     show_default=True,
     help="local: cells one after another here; ray: cells as Ray tasks.",

@@ -11,25 +11,18 @@ from __future__ import annotations
 import json
 import os
 import socket
-import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from harness.backends.adapters import parse_adapters
-from harness.backends.base import parse_spec
-from harness.backends.routing import Router
 from harness.errors import HarnessError
-from harness.generation import (
-    CONFIG,
-    PREDICTIONS,
-    BackendLoader,
-    RunDirError,
-    bench,
-    check_same_config,
-    resolve_tables,
-)
+from harness.generation.backend import BackendLoader
+from harness.generation.routing import Router
+from harness.generation.run_config import check_same_config, resolve_tables
+from harness.generation.run_folder import CONFIG, PREDICTIONS, RunDirError, read_run_config
 from harness.hashing import sha256_file
+from harness.pipeline.bench import bench
 from harness.scoring.scorer import ScoreOptions
 from harness.sweep.grid import Cell
 
@@ -90,11 +83,10 @@ def one_line(exc: BaseException) -> str:
 
 def _base_key(cell: Cell) -> tuple[Any, ...] | None:
     """What loading an hf base model depends on (adapters, prompts, shots are not)."""
-    kind, target = parse_spec(cell.cfg.model.spec)
-    if kind != "hf":
+    if cell.spec.kind != "hf":
         return None
     m = cell.cfg.model
-    return (target, m.revision, m.dtype, cell.cfg.run.device_map)
+    return (cell.spec.target, m.revision, m.dtype, cell.cfg.run.device_map)
 
 
 def _gpus(cell: Cell, kind: str) -> int:
@@ -108,7 +100,7 @@ def plan_tasks(cells: list[Cell]) -> list[Task]:
     tasks: list[Task] = []
     by_base: dict[tuple[Any, ...], Task] = {}
     for cell in cells:
-        kind = parse_spec(cell.cfg.model.spec)[0]
+        kind = cell.spec.kind
         key = _base_key(cell)
         if key is not None and key in by_base:
             by_base[key].cells.append(cell)
@@ -133,16 +125,12 @@ def _read_summary(run_dir: Path) -> dict[str, Any] | None:
 
 def check_config(cell: Cell, run_dir: Path) -> None:
     """Refuse a folder that holds another configuration (as a single run's resume does)."""
-    path = run_dir / CONFIG
-    if not path.is_file():
+    old = read_run_config(run_dir / CONFIG)
+    if old is None:
         return
-    try:
-        old = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise RunDirError(f"{path}: invalid TOML ({exc})") from None
     cfg = cell.cfg
     router = Router.from_file(Path(cfg.model.route)) if cfg.model.route else None
-    new = resolve_tables(cfg, parse_adapters(cfg.model.adapters), router, None)
+    new = resolve_tables(cfg, cell.spec, parse_adapters(cfg.model.adapters), router, None)
     check_same_config(run_dir, old, new, resolved=False)
 
 

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import os
 import signal
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from harness.errors import ConfigError
+from harness.registry import Registry, subclass_of
 from harness.sweep.cells import CellOutcome, CellRunner, Task, cell_state, summary_ex
 
 OnOutcome = Callable[[CellOutcome], None]
@@ -29,7 +31,16 @@ _LOOPBACK_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 _MAX_REASON = 240
 
 
-class LocalExecutor:
+class Executor(ABC):
+    """Runs a sweep's tasks, reporting each cell's outcome as it comes."""
+
+    takes_address: ClassVar[bool] = False  # joins a cluster named by --ray-address
+
+    @abstractmethod
+    def run(self, tasks: list[Task], runner: CellRunner, on_outcome: OnOutcome) -> None: ...
+
+
+class LocalExecutor(Executor):
     def run(self, tasks: list[Task], runner: CellRunner, on_outcome: OnOutcome) -> None:
         for task in tasks:
             for outcome in runner.run_task(task):
@@ -71,7 +82,8 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
 
 @dataclass
-class RayExecutor:
+class RayExecutor(Executor):
+    takes_address: ClassVar[bool] = True
     address: str | None = None
     num_cpus: int | None = None  # for a Ray this sweep starts (None: all of this machine's)
 
@@ -153,11 +165,21 @@ class RayExecutor:
                     ray.shutdown()
 
 
-def make_executor(name: str, address: str | None = None) -> LocalExecutor | RayExecutor:
-    if address and name != "ray":
-        raise ConfigError("--ray-address is only used with --executor ray")
-    if name == "local":
-        return LocalExecutor()
-    if name == "ray":
-        return RayExecutor(address)
-    raise ConfigError(f"unknown executor {name!r}; known: local, ray")
+EXECUTORS: Registry[type[Executor]] = Registry(
+    "executor",
+    {
+        "local": "harness.sweep.executors:LocalExecutor",
+        "ray": "harness.sweep.executors:RayExecutor",
+    },
+    subclass_of(Executor),
+    "an Executor class",
+)
+
+
+def make_executor(name: str, address: str | None = None) -> Executor:
+    cls = EXECUTORS.get(name)
+    if not cls.takes_address:
+        if address:
+            raise ConfigError("--ray-address is only used with --executor ray")
+        return cls()
+    return cls(address)  # type: ignore[call-arg]

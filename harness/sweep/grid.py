@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from harness.backends.base import parse_spec
+from harness.backends.base import ModelSpec, parse_spec
 from harness.config import SECTIONS, RunConfig, config_from_tables
 from harness.errors import ConfigError
 from harness.identity import canonical_sha256
@@ -44,6 +44,10 @@ class Cell:
     values: dict[str, Any]  # dotted key -> value, on top of the base
     cfg: RunConfig
     index: int = 0
+    spec: ModelSpec = field(init=False)  # cfg's model spec, parsed once
+
+    def __post_init__(self) -> None:
+        self.spec = parse_spec(self.cfg.model.spec)
 
 
 @dataclass
@@ -256,8 +260,9 @@ def _slug(text: str) -> str:
 def _value_part(key: str, value: Any) -> str:
     short = key.split(".", 1)[1]
     if key == "model.spec":
-        kind, target = parse_spec(value)
-        stem = Path(target).stem if kind == "replay" else target.rstrip("/").rsplit("/", 1)[-1]
+        spec = parse_spec(value)
+        target = spec.target
+        stem = Path(target).stem if spec.kind == "replay" else target.rstrip("/").rsplit("/", 1)[-1]
         return _slug(stem)
     if key == "model.adapters":
         if not value:

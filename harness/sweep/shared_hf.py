@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from harness.backends.base import Backend, BackendOptions, load_backend, parse_spec
+from harness.backends.base import Backend, BackendOptions, ModelSpec, load_backend
 from harness.backends.hf import HFBackend
 
 
@@ -39,10 +39,10 @@ class SharedBaseModels:
         self.models: dict[tuple[Any, ...], tuple[Any, Any]] = {}
         self.loads = 0  # how many times a base model was read from disk or the hub
 
-    def __call__(self, spec: str, options: BackendOptions) -> Backend:
-        kind, target = parse_spec(spec)
-        if kind != "hf":
+    def __call__(self, spec: ModelSpec, options: BackendOptions) -> Backend:
+        if spec.kind != "hf":
             return load_backend(spec, options)
+        target = spec.target
         key = (target, options.revision, options.dtype, options.device_map)
         if key not in self.models:
             self.models[key] = HFBackend._load(target, options)

@@ -18,191 +18,23 @@ the published value lies inside the reproduced CI.
 from __future__ import annotations
 
 import os
-import shlex
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import tomli_w
 
-from harness.config import SECTIONS
+from harness.config import SECTIONS, BenchmarkConfig, RunConfig, apply, validate
 from harness.errors import ConfigError, HarnessError
 from harness.io import write_atomic, write_json
-from harness.manifest import harness_home
-from harness.reproduce_report import (  # noqa: F401 - re-exported
-    describe_outcome,
-    outcome_json,
-    render_markdown,
-    render_plan,
-)
+from harness.pipeline.published import Outcome, Planned, Row, Table, load_table
+from harness.pipeline.reproduce_report import describe_outcome, outcome_json, render_markdown
+from harness.scoring.scorer import ScoreOptions
 
-TABLE_DIRS = ("spider/published", "bird/published")
 ENV_PREFIX = "env:"
 ASSET_PREFIX = "asset:"
-
-
-@dataclass(frozen=True)
-class Published:
-    value: float
-    low: float | None = None
-    high: float | None = None
-    n: int | None = None
-
-
-@dataclass
-class Row:
-    id: str
-    label: str
-    config: dict[str, dict[str, Any]]  # run-config tables, defaults merged in
-    published: Published
-    notes: str = ""
-    metric: str = "ex"
-    setup: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class Table:
-    path: Path
-    id: str
-    title: str
-    metric: str
-    source: dict[str, Any]
-    rows: list[Row]
-    notes: str = ""
-
-
-@dataclass
-class Planned:
-    row: Row
-    run_dir: Path
-    config_path: Path
-    command: list[str]
-    config_text: str
-    problem: str = ""  # why this row cannot run as it stands (e.g. an adapter not given)
-
-    def shell(self) -> str:
-        return shlex.join(self.command)
-
-
-@dataclass
-class Outcome:
-    row: Row
-    run_dir: Path
-    mean: float | None = None
-    low: float | None = None
-    high: float | None = None
-    n: int | None = None
-    n_total: int | None = None
-    excluded: dict[str, int] = field(default_factory=dict)
-    error: str = ""
-
-    @property
-    def delta(self) -> float | None:
-        return None if self.mean is None else self.mean - self.row.published.value
-
-    @property
-    def within_ci(self) -> bool | None:
-        if self.low is None or self.high is None:
-            return None
-        return self.low <= self.row.published.value <= self.high
-
-
-# ---------------------------------------------------------------- reading tables
-
-
-def find_table(name: str) -> Path:
-    """A path, or a table name looked up in spider/published and bird/published."""
-    path = Path(name)
-    if path.is_file():
-        return path
-    home = harness_home()
-    stem = path.name.removesuffix(".toml")
-    hits = [home / d / f"{stem}.toml" for d in TABLE_DIRS if (home / d / f"{stem}.toml").is_file()]
-    if len(hits) == 1:
-        return hits[0]
-    known = sorted(p.stem for d in TABLE_DIRS for p in (home / d).glob("*.toml"))
-    raise ConfigError(f"no published table {name!r}; known: {', '.join(known) or 'none'}")
-
-
-def _merge(defaults: dict[str, Any], row: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {k: dict(v) for k, v in defaults.items()}
-    for section, table in row.items():
-        out.setdefault(section, {}).update(table)
-    return out
-
-
-def load_table(name: str | Path) -> Table:
-    path = find_table(str(name))
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    defaults = dict(data.get("defaults", {}))
-    default_setup = dict(defaults.pop("setup", {}))
-    _check_sections(defaults, f"{path}: defaults")
-    table_metric = str(data.get("metric", "ex"))
-    rows = []
-    seen: set[str] = set()
-    for i, raw in enumerate(data.get("rows", [])):
-        where = f"{path}: rows[{i}]"
-        row_id = str(raw.get("id", ""))
-        if not row_id or row_id in seen:
-            raise ConfigError(f"{where}: every row needs a unique id")
-        seen.add(row_id)
-        pub = raw.get("published")
-        if not isinstance(pub, dict) or "value" not in pub:
-            raise ConfigError(f"{where}: [rows.published] value is required")
-        config = {
-            k: v for k, v in raw.items() if isinstance(v, dict) and k not in ("published", "setup")
-        }
-        _check_sections(config, where)
-        try:
-            published = Published(
-                value=float(pub["value"]),
-                low=_opt_float(pub.get("low")),
-                high=_opt_float(pub.get("high")),
-                n=int(pub["n"]) if "n" in pub else None,
-            )
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{where}: [rows.published] needs numbers ({exc})") from None
-        rows.append(
-            Row(
-                id=row_id,
-                label=str(raw.get("label", row_id)),
-                config=_merge(defaults, config),
-                published=published,
-                notes=str(raw.get("notes", "")),
-                metric=str(raw.get("metric", table_metric)),
-                setup={**default_setup, **raw.get("setup", {})},
-            )
-        )
-    if not rows:
-        raise ConfigError(f"{path}: no [[rows]]")
-    return Table(
-        path=path,
-        id=str(data.get("id", path.stem)),
-        title=str(data.get("title", path.stem)),
-        metric=table_metric,
-        source=dict(data.get("source", {})),
-        rows=rows,
-        notes=str(data.get("notes", "")),
-    )
-
-
-def _check_sections(config: dict[str, Any], where: str) -> None:
-    # A misspelt table ([rows.decodng]) would otherwise be dropped from the run config and
-    # the row run with defaults, reproducing a different configuration without a word.
-    unknown = sorted(set(config) - set(SECTIONS))
-    if unknown:
-        raise ConfigError(
-            f"{where}: unknown table(s) {', '.join(unknown)}; known: {', '.join(SECTIONS)}"
-        )
-
-
-def _opt_float(value: Any) -> float | None:
-    return None if value is None else float(value)
+_BENCHMARK = BenchmarkConfig()
 
 
 # ---------------------------------------------------------------- planning
@@ -263,7 +95,7 @@ def _with_data_dir(config: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any
         else v
         for k, v in config.get("benchmark", {}).items()
     }
-    asset = _ASSETS.get((bench.get("name", "spider"), bench.get("split", "dev")))
+    asset = _ASSETS.get((bench.get("name", _BENCHMARK.name), bench.get("split", _BENCHMARK.split)))
     if asset is None or bench.get("data_dir"):
         return {**config, "benchmark": bench}
     bench["data_dir"] = str(get_asset(asset).dest())
@@ -307,22 +139,22 @@ def plan(
 # ---------------------------------------------------------------- running
 
 
-BenchFn = Callable[[Any, Path, Any], tuple[Any, dict[str, Any]]]
+BenchFn = Callable[[RunConfig, Path, ScoreOptions], tuple[Any, dict[str, Any]]]
 
 
 def _default_bench() -> BenchFn:
     # Imported only for a real run: generation pulls in the backends.
-    from harness.generation import bench
+    from harness.pipeline.bench import bench
 
-    def run(cfg: Any, out_dir: Path, score_options: Any) -> tuple[Any, dict[str, Any]]:
+    def run(
+        cfg: RunConfig, out_dir: Path, score_options: ScoreOptions
+    ) -> tuple[Any, dict[str, Any]]:
         return bench(cfg, out_dir, score_options)
 
     return run
 
 
-def _run_config(config_text: str) -> Any:
-    from harness.config import RunConfig, apply, validate
-
+def _run_config(config_text: str) -> RunConfig:
     cfg = RunConfig()
     apply(cfg, tomllib.loads(config_text), "published table row")
     validate(cfg)
@@ -350,7 +182,7 @@ def reproduce(
     name: str | Path,
     only: list[str] | None = None,
     runs_dir: Path | None = None,
-    score_options: Any = None,
+    score_options: ScoreOptions | None = None,
     bench_fn: BenchFn | None = None,
     say: Callable[[str], None] = print,
 ) -> tuple[list[Outcome], Path]:
@@ -359,8 +191,6 @@ def reproduce(
     table = load_table(name)
     planned = plan(table, only, runs_dir)
     if score_options is None:
-        from harness.scoring.scorer import ScoreOptions
-
         score_options = ScoreOptions()
     run = bench_fn or _default_bench()
     outcomes: list[Outcome] = []

@@ -11,39 +11,40 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
-from harness.backends.base import backend_class, parse_spec
-from harness.config import RunConfig
+from harness.backends.base import ModelSpec
+from harness.config import DecodingConfig
 from harness.errors import ConfigError
-from harness.records import Example
+from harness.records import Example, Prediction
+
+RowKey = tuple[str, int]  # (example id, sample index)
 
 
-def row_key(row: dict[str, Any]) -> tuple[str, int]:
+def row_key(row: Prediction) -> RowKey:
     """A predictions row's (example id, sample index)."""
     return str(row["id"]), int(row.get("sample", 0))
 
 
-def wanted_keys(examples: Sequence[Example], n_samples: int) -> list[tuple[str, int]]:
+def wanted_keys(examples: Sequence[Example], n_samples: int) -> list[RowKey]:
     """Every pair a complete run holds, in the order a finished file lists them."""
     return [(e.id, k) for e in examples for k in range(n_samples)]
 
 
-def decoding_table(cfg: RunConfig) -> dict[str, Any]:
+def decoding_table(decoding: DecodingConfig) -> dict[str, Any]:
     """config.toml's [decoding]; `samples` only when N > 1, so unsampled run folders keep
     the config.toml they always had (and stay resumable)."""
-    table = asdict(cfg.decoding)
+    table = asdict(decoding)
     if table["samples"] == 1:
         del table["samples"]
     return table
 
 
-def check_samples(cfg: RunConfig) -> None:
+def check_samples(spec: ModelSpec, decoding: DecodingConfig) -> None:
     """N > 1 at temperature 0 would be N copies of one greedy completion, except where
     the backend samples anyway (Anthropic's API takes no temperature; replay holds them)."""
-    if cfg.decoding.samples == 1 or cfg.decoding.temperature > 0:
+    if decoding.samples == 1 or decoding.temperature > 0:
         return
-    kind, _ = parse_spec(cfg.model.spec)
-    if backend_class(kind).samples_need_temperature:
+    if spec.backend_class.samples_need_temperature:
         raise ConfigError(
-            f"--samples {cfg.decoding.samples} at temperature 0 would repeat one greedy "
+            f"--samples {decoding.samples} at temperature 0 would repeat one greedy "
             "completion; give --temperature > 0 (OmniSQL samples at 0.8)"
         )

@@ -24,7 +24,6 @@ table and table.column names); the benchmark family (confidence 1); the default 
 from __future__ import annotations
 
 import fnmatch
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +31,7 @@ from harness.backends.adapters import parse_adapter
 from harness.backends.base import AdapterSpec
 from harness.errors import ConfigError, HarnessError
 from harness.hashing import sha256_file
+from harness.io import read_toml
 from harness.prompting.schema import SchemaInfo, read_schema
 
 _BASE = {"", "base", "none"}
@@ -90,12 +90,7 @@ class Router:
     @classmethod
     def from_file(cls, path: Path) -> Router:
         path = Path(path)
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: routes file not found") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+        data = read_toml(path, ConfigError, missing="routes file not found")
         unknown_top = set(data) - _TOP_KEYS
         if unknown_top:
             raise ConfigError(

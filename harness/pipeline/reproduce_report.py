@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import shlex
 import tomllib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from harness.config import BenchmarkConfig, DecodingConfig, PromptConfig
 from harness.display import pct, pct_interval, pp
+from harness.pipeline.published import Outcome, Planned, Table
 
-if TYPE_CHECKING:
-    from harness.reproduce import Outcome, Planned, Table
+_DECODING, _BENCHMARK, _PROMPT = DecodingConfig(), BenchmarkConfig(), PromptConfig()
 
 
 def resolved_setup(table: Table, p: Planned) -> list[tuple[str, Any]]:
@@ -22,15 +23,18 @@ def resolved_setup(table: Table, p: Planned) -> list[tuple[str, Any]]:
     setup: list[tuple[str, Any]] = [
         ("model", model.get("spec")),
         ("revision", model.get("revision") or "not pinned (the run records the resolved one)"),
-        ("benchmark", f"{bench.get('name', 'spider')}/{bench.get('split', 'dev')}"),
+        (
+            "benchmark",
+            f"{bench.get('name', _BENCHMARK.name)}/{bench.get('split', _BENCHMARK.split)}",
+        ),
         ("test_suite", p.row.setup.get("test_suite", bool(bench.get("db_dir")))),
         ("prompt_format", p.row.setup.get("prompt_format", "harness")),
         ("schema", prompt.get("schema") or _default_schema(p)),
-        ("shots", prompt.get("shots", 0)),
-        ("temperature", decoding.get("temperature", 0.0)),
-        ("top_p", decoding.get("top_p", 1.0)),
-        ("samples", decoding.get("samples", 1)),
-        ("max_new_tokens", decoding.get("max_new_tokens", 256)),
+        ("shots", prompt.get("shots", _PROMPT.shots)),
+        ("temperature", decoding.get("temperature", _DECODING.temperature)),
+        ("top_p", decoding.get("top_p", _DECODING.top_p)),
+        ("samples", decoding.get("samples", _DECODING.samples)),
+        ("max_new_tokens", decoding.get("max_new_tokens", _DECODING.max_new_tokens)),
         ("metric", p.row.metric),
     ]
     setup += [(k, v) for k, v in p.row.setup.items() if k not in dict(setup)]
