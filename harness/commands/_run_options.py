@@ -29,6 +29,7 @@ OPTION_KEYS: dict[str, str] = {
     "data_dir": "benchmark.data_dir",
     "split": "benchmark.split",
     "db_dir": "benchmark.db_dir",
+    "seed": "decoding.seed",  # declared by each command (bench shares it with scoring)
 }
 # Option name -> its click decorator, in the order `harness generate --help` lists them.
 _DECLARED: dict[str, Decorator] = {}
