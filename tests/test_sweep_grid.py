@@ -199,3 +199,17 @@ def test_an_include_that_repeats_a_cell_runs_once(tmp_path: Path) -> None:
     grid = read_grid(grid_file(tmp_path, data))
     names = [c.name for c in grid.cells]
     assert len(names) == 10 and "Qwen2.5-Coder-7B-Instruct_keys_shots0" in names
+
+
+def test_executors_are_found_by_name_with_a_suggestion() -> None:
+    from harness.errors import ConfigError
+    from harness.sweep.executors import EXECUTORS, LocalExecutor, RayExecutor, make_executor
+
+    assert EXECUTORS.names() == ["local", "ray"]
+    assert isinstance(make_executor("local"), LocalExecutor)
+    ray = make_executor("ray", "127.0.0.1:6379")
+    assert isinstance(ray, RayExecutor) and ray.address == "127.0.0.1:6379"
+    with pytest.raises(ConfigError, match="unknown executor 'rey'; did you mean 'ray'"):
+        make_executor("rey")
+    with pytest.raises(ConfigError, match="--ray-address is only used with --executor ray"):
+        make_executor("local", "127.0.0.1:6379")

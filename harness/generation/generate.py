@@ -15,6 +15,9 @@ the backend registry get.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import tomli_w
@@ -22,7 +25,7 @@ import tomli_w
 from harness.backends.adapters import parse_adapters
 from harness.backends.base import Backend, Completion, ModelSpec, Request, parse_spec
 from harness.benchmarks.base import BenchmarkData, load_benchmark
-from harness.config import RunConfig
+from harness.config import DecodingConfig, RunConfig
 from harness.generation.backend import BackendLoader, backend_options, decoding_of, open_backend
 from harness.generation.prompts import Prompt, PromptBuilder
 from harness.generation.resume import GenerationResult, Resumption, put_in_order, tally
@@ -149,24 +152,36 @@ def _generate_locked(
             if len(todo.answered) < len(rows):
                 # Outage rows are replaced, never duplicated: drop them before redoing them.
                 write_jsonl(pred_path, list(todo.answered.values()))
-            prompts = builder if backend.uses_prompts else None
-            _run_pending(
-                cfg,
-                spec,
-                bench,
-                todo.pending,
-                backend,
-                router,
-                prompts,
-                pred_path,
-                result,
-                progress,
-            )
+            if todo.pending:
+                prompts = builder if backend.uses_prompts else None
+                plain = template_mode(backend) == "plain"
+                prepared = _prepare(bench, todo.pending, router, prompts, plain, progress)
+                _generate_rows(backend, spec, prepared, cfg.decoding, pred_path, result, progress)
         rows = read_predictions_file(pred_path)
 
     tally(result, rows, examples)
     put_in_order(pred_path, rows, examples, todo.wanted)
     return result
+
+
+@dataclass
+class _Prepared:
+    """The requests for the pending rows, with each one's (example, sample), route and
+    answer prefix."""
+
+    pending: list[tuple[Example, int]]
+    requests: list[Request] = field(default_factory=list)
+    routes: list[RouteDecision | None] = field(default_factory=list)
+    prefixes: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def _appending(path: Path) -> Iterator[Callable[[Prediction], None]]:
+    appender = Appender(path)
+    try:
+        yield appender.write
+    finally:
+        appender.close()
 
 
 def _prepare(
@@ -176,13 +191,11 @@ def _prepare(
     builder: PromptBuilder | None,
     plain: bool,
     progress: bool,
-) -> tuple[list[Request], list[RouteDecision | None], list[str]]:
+) -> _Prepared:
     """The requests for `pending`, each example's prompt and route decided once whatever
     the number of its samples."""
     index = {e.id: i for i, e in enumerate(bench.examples)}
-    requests: list[Request] = []
-    routes: list[RouteDecision | None] = []
-    prefixes: list[str] = []
+    out = _Prepared(pending)
     prepared: dict[str, tuple[Prompt | None, RouteDecision | None]] = {}
     with make_progress(progress) as bar:
         task = bar.add_task("prepare", total=len(pending))
@@ -195,7 +208,7 @@ def _prepare(
                 )
                 prepared[ex.id] = (builder.prompt(ex) if builder else None, decision)
             prompt, decision = prepared[ex.id]
-            requests.append(
+            out.requests.append(
                 Request(
                     ex.id,
                     index[ex.id],
@@ -205,39 +218,29 @@ def _prepare(
                     text=prompt.text if prompt else None,
                 )
             )
-            routes.append(decision)
-            prefixes.append(prompt.completion_prefix if prompt and plain else "")
+            out.routes.append(decision)
+            out.prefixes.append(prompt.completion_prefix if prompt and plain else "")
             bar.advance(task)
-    return requests, routes, prefixes
+    return out
 
 
-def _run_pending(
-    cfg: RunConfig,
-    spec: ModelSpec,
-    bench: BenchmarkData,
-    pending: list[tuple[Example, int]],
+def _generate_rows(
     backend: Backend,
-    router: Router | None,
-    builder: PromptBuilder | None,
+    spec: ModelSpec,
+    prepared: _Prepared,
+    decoding: DecodingConfig,
     pred_path: Path,
     result: GenerationResult,
     progress: bool,
 ) -> None:
-    if not pending:
-        return
-    plain = template_mode(backend) == "plain"
-    requests, routes, prefixes = _prepare(bench, pending, router, builder, plain, progress)
-    appender = Appender(pred_path)
-    try:
-        with make_progress(progress) as bar:
-            task = bar.add_task(f"generate {_short(spec)}", total=len(requests))
-            sampled = cfg.decoding.samples > 1
-            for i, completion in backend.generate(requests, decoding_of(cfg.decoding)):
-                ex, sample = pending[i]
-                row = make_row(ex, completion, routes[i], sample if sampled else None, prefixes[i])
-                appender.write(row)
-                result.n_new += 1
-                result.cached += completion.cached
-                bar.advance(task)
-    finally:
-        appender.close()
+    """Each completion appended to predictions.jsonl as it comes."""
+    sampled = decoding.samples > 1
+    with make_progress(progress) as bar, _appending(pred_path) as append:
+        task = bar.add_task(f"generate {_short(spec)}", total=len(prepared.requests))
+        for i, completion in backend.generate(prepared.requests, decoding_of(decoding)):
+            ex, sample = prepared.pending[i]
+            route, prefix = prepared.routes[i], prepared.prefixes[i]
+            append(make_row(ex, completion, route, sample if sampled else None, prefix))
+            result.n_new += 1
+            result.cached += completion.cached
+            bar.advance(task)
