@@ -17,7 +17,7 @@ import re
 from typing import Any
 
 from harness.scoring import official_compat as oc
-from harness.scoring.worker import JudgeTask, WorkerContext
+from harness.scoring.engine.worker import JudgeTask, WorkerContext
 
 _LITERAL = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|`[^`]*`")
 _TOKEN = re.compile(r"\w+|[^\w\s]")

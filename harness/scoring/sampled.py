@@ -32,7 +32,7 @@ from math import comb
 from typing import Any
 
 from harness.records import Example
-from harness.scoring.worker import WorkerContext
+from harness.scoring.engine.worker import WorkerContext
 
 VOTE_TIMEOUT_S = 10.0  # OmniSQL's major_voting: execute_sqls_parallel(..., timeout=10)
 # Fields of a judged sample kept in the example row's `samples` list.

@@ -27,7 +27,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from harness.scoring.gold_cache import BUSY_TIMEOUT_S, FILE_NAME, CacheStats
+from harness.scoring.engine.gold_cache import BUSY_TIMEOUT_S, FILE_NAME, CacheStats
 
 VERDICT_VERSION = 1
 _BATCH = 500
@@ -48,11 +48,12 @@ def code_fingerprint() -> str:
     )
 
     digest = hashlib.sha256()
-    scoring = Path(__file__).resolve().parent
-    for path in [*sorted(scoring.rglob("*.py")), scoring.parent / "records.py"]:
-        digest.update(
-            str(path.relative_to(scoring.parent)).encode() + b"\0" + path.read_bytes() + b"\0"
-        )
+    # Every module a verdict can depend on: the scoring package and the records and
+    # metric metadata it reads.
+    scoring = Path(__file__).resolve().parents[1]
+    package = scoring.parent
+    for path in [*sorted(scoring.rglob("*.py")), package / "records.py", package / "metrics.py"]:
+        digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes() + b"\0")
     versions = (sqlite3.sqlite_version, sys.version, str(VERDICT_VERSION))
     digest.update(sqlglot_version + b"\0" + "\0".join(versions).encode())
     return digest.hexdigest()

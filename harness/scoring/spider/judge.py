@@ -10,11 +10,11 @@ from itertools import chain
 from typing import Any
 
 from harness.scoring import official_compat as oc
+from harness.scoring.engine.sandbox import ExecResult
+from harness.scoring.engine.worker import JudgeTask, WorkerContext
 from harness.scoring.exec_match import results_equal
 from harness.scoring.failures import describe_mismatch, label_failure
-from harness.scoring.plug_value import plugged_predictions
-from harness.scoring.sandbox import ExecResult
-from harness.scoring.worker import JudgeTask, WorkerContext
+from harness.scoring.spider.plug_value import plugged_predictions
 
 
 def _schema_and_kmap(ctx: WorkerContext, db_id: str, db_path: Any) -> tuple[Any, dict]:

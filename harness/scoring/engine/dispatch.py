@@ -1,8 +1,8 @@
 """Judge a list of tasks: reuse stored verdicts, judge each distinct remaining task once in
 the isolated worker pool, and say what the caches did.
 
-The pool (harness.scoring.pool) gives every task its crash and hang isolation; this module
-only decides which tasks need it. Tasks whose verdict key (harness.scoring.verdict_cache)
+The pool (harness.scoring.engine.pool) gives every task its crash and hang isolation; this module
+only decides which tasks need it. Tasks whose verdict key (harness.scoring.engine.verdict_cache)
 is already stored, or equals another task's in the same run, are not sent to a worker: their
 row is a copy with the example's own id. When every verdict is known, no worker starts.
 """
@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.scoring.families import FAMILIES, Family, resolve
-from harness.scoring.gold_cache import CacheStats
-from harness.scoring.pool import run_isolated
+from harness.scoring.engine.gold_cache import CacheStats
+from harness.scoring.engine.pool import run_isolated
+from harness.scoring.engine.verdict_cache import VerdictCache, verdict_key
+from harness.scoring.engine.worker import JudgeTask, WorkerContext, current_context, init_worker
+from harness.scoring.families import FAMILIES, Family, judge_of
 from harness.scoring.sampled import vote_key
-from harness.scoring.verdict_cache import VerdictCache, verdict_key
-from harness.scoring.worker import JudgeTask, WorkerContext, current_context, init_worker
 
 
 @dataclass
@@ -48,7 +48,7 @@ def judge_in_worker(task: JudgeTask) -> Outcome:
     key = ("judge", ctx.family)
     judge = ctx.memo.get(key)
     if judge is None:
-        judge = ctx.memo[key] = resolve(FAMILIES[ctx.family].judge)
+        judge = ctx.memo[key] = judge_of(FAMILIES[ctx.family])
     ctx.settled = True
     try:
         row = judge(task, ctx)
