@@ -90,7 +90,8 @@ class Row(TypedDict, total=False):
 
     id: str
     db_id: str
-    hardness: str
+    hardness: str | None
+    difficulty: str  # the benchmark's own label (BIRD: simple/moderate/challenging)
     pred_sql: str
     gold_sql: str
     ex: int
@@ -100,6 +101,15 @@ class Row(TypedDict, total=False):
     mismatch: dict[str, Any] | None
     failure: str | None
     string_match: int
+    # BIRD: the official EX with its strict variant, Soft-F1, R-VES (None when not timed),
+    # and whether the gold query itself is invalid (and on the reviewed list).
+    ex_strict: int
+    soft_f1: float
+    r_ves: float | None
+    reference_invalid: bool
+    reference_listed: bool
+    reference_reason: str | None
+    vote_key: str | None  # a sample's result digest for the majority vote
     samples: list[SampleVerdict]
     n_samples: int
     n_correct: int

@@ -33,6 +33,7 @@ from sqlglot.tokens import TokenType
 
 from harness.errors import DataError
 from harness.hashing import sha256_file, sha256_text
+from harness.records import Row
 from harness.scoring.bird import metrics as bm
 from harness.scoring.engine.sandbox import ExecResult
 from harness.scoring.engine.worker import JudgeTask, WorkerContext
@@ -169,11 +170,11 @@ def _r_ves(
 # ---------------------------------------------------------------- the judge
 
 
-def judge_bird(task: JudgeTask, ctx: WorkerContext) -> dict[str, Any]:
+def judge_bird(task: JudgeTask, ctx: WorkerContext) -> Row:
     example, options = task.example, task.options
     pred_sql = task.pred_sql if isinstance(task.pred_sql, str) else ""
     repeats = options.r_ves_repeats
-    row: dict[str, Any] = {
+    row: Row = {
         "id": example.id,
         "db_id": example.db_id,
         "difficulty": example.difficulty,
@@ -287,7 +288,7 @@ def _test_suite(
 
 
 def reference_report(
-    rows: list[dict[str, Any]],
+    rows: list[Row],
     resamples: int = 10_000,
     seed: int = 0,
     exceptions_path: Path | None = None,

@@ -27,6 +27,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from harness.records import Row
 from harness.scoring.engine.gold_cache import BUSY_TIMEOUT_S, FILE_NAME, CacheStats
 
 VERDICT_VERSION = 1
@@ -92,10 +93,10 @@ class VerdictCache:
         conn.execute("PRAGMA synchronous=NORMAL")  # as in GoldCache
         return conn
 
-    def load(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+    def load(self, keys: Iterable[str]) -> dict[str, Row]:
         """The stored row (its `id` is the example's that first produced it) per known key."""
         wanted = sorted(set(keys))
-        found: dict[str, dict[str, Any]] = {}
+        found: dict[str, Row] = {}
         try:
             conn = self._connect()
             try:
@@ -117,7 +118,7 @@ class VerdictCache:
             return {}
         return found
 
-    def store(self, rows: dict[str, dict[str, Any]]) -> None:
+    def store(self, rows: dict[str, Row]) -> None:
         if not rows:
             return
         items = [(k, pickle.dumps(row, protocol=5)) for k, row in rows.items()]
