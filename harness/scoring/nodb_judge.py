@@ -90,7 +90,7 @@ def judge_nodb(task: JudgeTask, ctx: WorkerContext) -> Row:
 
 
 def nodb_verdict(
-    rows: list[Row], bench: BenchmarkData, options: ScoreOptions
+    rows: list[Row], data: BenchmarkData, options: ScoreOptions
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Gold against itself: every exact-set and string verdict must be 1."""
     failures = []
