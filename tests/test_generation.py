@@ -22,7 +22,7 @@ from harness.generation.generate import generate
 from harness.generation.run_folder import RunDirError, read_predictions_file
 
 # Our own scorer, imported plainly: a broken import of it must fail these tests, not skip them.
-from harness.scoring.scorer import ScoreOptions
+from harness.scoring.options import ScoreOptions
 
 REPO = Path(__file__).resolve().parent.parent
 

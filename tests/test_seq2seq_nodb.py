@@ -14,8 +14,9 @@ from harness.config import load_config
 from harness.errors import DataError
 from harness.generation.generate import generate
 from harness.generation.prompts import PromptBuilder
+from harness.pipeline.score import score_files
 from harness.scoring.nodb_judge import normalize_sql
-from harness.scoring.scorer import ScoreOptions, score_files
+from harness.scoring.options import ScoreOptions
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -24,7 +24,7 @@ import tomli_w
 
 from harness.backends.adapters import parse_adapters
 from harness.backends.base import Backend, Completion, ModelSpec, Request, parse_spec
-from harness.benchmarks.base import BenchmarkData, load_benchmark
+from harness.benchmarks.base import load_benchmark
 from harness.config import DecodingConfig, RunConfig
 from harness.generation.backend import BackendLoader, backend_options, decoding_of, open_backend
 from harness.generation.prompts import Prompt, PromptBuilder
@@ -44,7 +44,7 @@ from harness.generation.sampling import check_samples
 from harness.io import write_atomic, write_jsonl
 from harness.progress import make_progress
 from harness.prompting.extract import extract_sql
-from harness.records import Example, Prediction
+from harness.records import BenchmarkData, Example, Prediction
 
 
 def _short(spec: ModelSpec, width: int = 32) -> str:

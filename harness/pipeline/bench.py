@@ -13,7 +13,9 @@ from harness.generation.backend import BackendLoader
 from harness.generation.generate import generate
 from harness.generation.resume import GenerationResult
 from harness.generation.run_folder import PREDICTIONS
-from harness.scoring.scorer import ScoreOptions, check_databases, score_files
+from harness.pipeline.score import score_files
+from harness.scoring.options import ScoreOptions
+from harness.scoring.scorer import check_databases
 
 
 def bench(

@@ -30,7 +30,7 @@ from harness.errors import ConfigError, HarnessError
 from harness.io import write_atomic, write_json
 from harness.pipeline.published import Outcome, Planned, Row, Table, load_table
 from harness.pipeline.reproduce_report import describe_outcome, outcome_json, render_markdown
-from harness.scoring.scorer import ScoreOptions
+from harness.scoring.options import ScoreOptions
 
 ENV_PREFIX = "env:"
 ASSET_PREFIX = "asset:"

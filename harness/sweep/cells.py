@@ -23,7 +23,7 @@ from harness.generation.run_config import check_same_config, resolve_tables
 from harness.generation.run_folder import CONFIG, PREDICTIONS, RunDirError, read_run_config
 from harness.hashing import sha256_file
 from harness.pipeline.bench import bench
-from harness.scoring.scorer import ScoreOptions
+from harness.scoring.options import ScoreOptions
 from harness.sweep.grid import Cell
 
 SUMMARY = "summary.json"

@@ -14,7 +14,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from harness.errors import ConfigError, HarnessError
-from harness.scoring.scorer import ScoreOptions
+from harness.scoring.options import ScoreOptions
 from harness.sweep.cells import (
     CellOutcome,
     CellRunner,
