@@ -17,13 +17,13 @@ from the environment only; a config that holds one is refused.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from types import UnionType
 from typing import Any, get_args, get_origin, get_type_hints
 
 from harness.errors import ConfigError
+from harness.io import read_toml
 from harness.prompting.formats import load_format, resolve_spec
 from harness.prompting.schema import REPRESENTATIONS
 from harness.prompting.templates import TEMPLATE_MODES
@@ -226,12 +226,7 @@ def load_config(
     cfg = RunConfig()
     if path is not None:
         path = Path(path)
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: config file not found") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+        data = read_toml(path, ConfigError, missing="config file not found")
         _check_secrets(data, str(path))
         apply(cfg, data, str(path))
     return finish_config(cfg, overrides, require_model)

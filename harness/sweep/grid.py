@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from harness.backends.base import ModelSpec, parse_spec
 from harness.config import SECTIONS, RunConfig, config_from_tables
 from harness.errors import ConfigError
 from harness.identity import canonical_sha256
+from harness.io import read_toml
 
 _SWEEP_KEYS = {"baseline", "retries"}
 _TOP_KEYS = {*SECTIONS, "matrix", "include", "exclude", "sweep"}
@@ -139,12 +139,7 @@ def _base_value(base_cfg: RunConfig, dotted: str) -> Any:
 
 def read_grid(path: Path) -> Grid:
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: grid file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    data = read_toml(path, ConfigError, missing="grid file not found")
     unknown = sorted(set(data) - _TOP_KEYS)
     if unknown:
         raise ConfigError(
