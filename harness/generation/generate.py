@@ -99,13 +99,13 @@ def generate(
     # What can fail on the inputs (data, the few-shot pool) fails before the run folder
     # exists: a refused run leaves no config.toml to block its corrected command.
     b = cfg.benchmark
-    bench = load_benchmark(
+    data = load_benchmark(
         b.name, data_dir=b.data_dir, split=b.split, db_dir=b.db_dir, evidence=b.evidence
     )
-    builder = PromptBuilder(cfg, bench) if spec.backend_class.uses_prompts else None
+    builder = PromptBuilder(cfg, data) if spec.backend_class.uses_prompts else None
     out_dir.mkdir(parents=True, exist_ok=True)
     with run_lock(out_dir):
-        result = _generate_locked(cfg, spec, out_dir, progress, bench, builder, loader)
+        result = _generate_locked(cfg, spec, out_dir, progress, data, builder, loader)
     result.wall_s = time.perf_counter() - started
     return result
 
@@ -115,7 +115,7 @@ def _generate_locked(
     spec: ModelSpec,
     out_dir: Path,
     progress: bool,
-    bench: BenchmarkData,
+    data: BenchmarkData,
     builder: PromptBuilder | None,
     loader: BackendLoader | None = None,
 ) -> GenerationResult:
@@ -137,7 +137,7 @@ def _generate_locked(
         unresolved = resolve_tables(cfg, spec, adapters, router, None)
         check_same_config(out_dir, old, unresolved, resolved=False)
 
-    examples = bench.examples[: cfg.run.limit] if cfg.run.limit else bench.examples
+    examples = data.examples[: cfg.run.limit] if cfg.run.limit else data.examples
     rows = read_predictions_file(pred_path)
     todo = Resumption.of(rows, examples, cfg.decoding.samples)
     result = GenerationResult(out_dir, len(todo.wanted), 0, 0)
@@ -155,7 +155,7 @@ def _generate_locked(
             if todo.pending:
                 prompts = builder if backend.uses_prompts else None
                 plain = template_mode(backend) == "plain"
-                prepared = _prepare(bench, todo.pending, router, prompts, plain, progress)
+                prepared = _prepare(data, todo.pending, router, prompts, plain, progress)
                 _generate_rows(backend, spec, prepared, cfg.decoding, pred_path, result, progress)
         rows = read_predictions_file(pred_path)
 
@@ -185,7 +185,7 @@ def _appending(path: Path) -> Iterator[Callable[[Prediction], None]]:
 
 
 def _prepare(
-    bench: BenchmarkData,
+    data: BenchmarkData,
     pending: list[tuple[Example, int]],
     router: Router | None,
     builder: PromptBuilder | None,
@@ -194,7 +194,7 @@ def _prepare(
 ) -> _Prepared:
     """The requests for `pending`, each example's prompt and route decided once whatever
     the number of its samples."""
-    index = {e.id: i for i, e in enumerate(bench.examples)}
+    index = {e.id: i for i, e in enumerate(data.examples)}
     out = _Prepared(pending)
     prepared: dict[str, tuple[Prompt | None, RouteDecision | None]] = {}
     with make_progress(progress) as bar:
@@ -202,7 +202,7 @@ def _prepare(
         for ex, sample in pending:
             if ex.id not in prepared:
                 decision = (
-                    router.classify(bench.name, builder.example_schema(ex))
+                    router.classify(data.name, builder.example_schema(ex))
                     if router and builder
                     else None
                 )

@@ -2,7 +2,7 @@
 once per database), demonstrations, the question. `harness prompts` writes them out.
 
 The API other stages use:
-    PromptBuilder(cfg, bench).prompt(example) -> Prompt(messages, text, completion_prefix)
+    PromptBuilder(cfg, data).prompt(example) -> Prompt(messages, text, completion_prefix)
     formats.load_format(name_or_path) -> PromptFormat (name, sha256, templates, schema spec)
 A backend sends `messages` to a chat model and `text` to a base model; the row's SQL is
 extracted from `completion_prefix + completion`.
@@ -115,11 +115,11 @@ def _renderer(spec: SchemaSpec) -> Callable[[SchemaRequest], str]:
 class PromptBuilder:
     """Prompts per example for one run configuration and benchmark."""
 
-    def __init__(self, cfg: RunConfig, bench: BenchmarkData) -> None:
+    def __init__(self, cfg: RunConfig, data: BenchmarkData) -> None:
         self.cfg = cfg
-        self.bench = bench
+        self.data = data
         self.format = load_format(cfg.prompt.format)
-        self.spec = resolve_spec(self.format, bench.name, cfg.prompt.schema, cfg.prompt.rows)
+        self.spec = resolve_spec(self.format, data.name, cfg.prompt.schema, cfg.prompt.rows)
         self._render = _renderer(self.spec)
         self._per_question = getattr(self._render, "per_question", False)
         self._schemas: dict[tuple[str, str], SchemaInfo] = {}
@@ -139,12 +139,12 @@ class PromptBuilder:
         if Path(source).suffix in (".json", ".jsonl") and Path(source).is_file():
             self.pool = fewshot.load_pool_file(Path(source))
             return
-        if source == self.bench.split:
-            pool_bench = self.bench
+        if source == self.data.split:
+            pool_data = self.data
         else:
             b = self.cfg.benchmark
             try:
-                pool_bench = load_benchmark(
+                pool_data = load_benchmark(
                     b.name, data_dir=b.data_dir, split=source, db_dir=b.db_dir, evidence=b.evidence
                 )
             except DataError as exc:
@@ -155,8 +155,8 @@ class PromptBuilder:
                     "has (Spider: train_spider; the evaluated split also works, the question "
                     "itself excluded) or a JSON/JSONL file of {question, sql}"
                 ) from None
-        self.pool = fewshot.pool_from_examples(pool_bench.examples)
-        self.pool_tables = pool_bench.tables
+        self.pool = fewshot.pool_from_examples(pool_data.examples)
+        self.pool_tables = pool_data.tables
 
     def schema_info(
         self, db_id: str, db_path: Path | None, tables: dict[str, Any], context: str = ""
@@ -184,27 +184,27 @@ class PromptBuilder:
 
     def example_schema(self, ex: Example) -> SchemaInfo:
         return self.schema_info(
-            ex.db_id, ex.db_paths[0] if ex.db_paths else None, self.bench.tables, ex.context
+            ex.db_id, ex.db_paths[0] if ex.db_paths else None, self.data.tables, ex.context
         )
 
     def prompt(self, ex: Example) -> Prompt:
-        bench, use_evidence = self.bench.name, self.cfg.benchmark.evidence
+        family, use_evidence = self.data.name, self.cfg.benchmark.evidence
         shots = []
         for item in fewshot.select_shots(
             self.pool, self.cfg.prompt.shots, self.cfg.decoding.seed, ex.id, ex.question
         ):
             schema = item.schema
             if not schema and item.db_id:
-                tables = self.pool_tables or self.bench.tables
+                tables = self.pool_tables or self.data.tables
                 if item.db_path is not None or item.db_id in tables:
                     info = self.schema_info(item.db_id, item.db_path, tables)
                     schema = self._schema_text(info, tables, item.question, item.evidence)
-            shot = context(bench, schema, item.question, item.evidence, use_evidence)
+            shot = context(family, schema, item.question, item.evidence, use_evidence)
             shots.append(self.format.shot({**shot, "sql": item.sql}))
         schema = self._schema_text(
-            self.example_schema(ex), self.bench.tables, ex.question, ex.evidence, ex.context
+            self.example_schema(ex), self.data.tables, ex.question, ex.evidence, ex.context
         )
-        ctx = context(bench, schema, ex.question, ex.evidence, use_evidence, shots)
+        ctx = context(family, schema, ex.question, ex.evidence, use_evidence, shots)
         return Prompt(
             self.format.messages(ctx), self.format.text(ctx), self.format.completion_prefix
         )
@@ -216,11 +216,11 @@ class PromptBuilder:
 def write_prompts(cfg: RunConfig, out: Path) -> int:
     """`harness prompts`: one {"id", "messages", "text"} line per example (--limit first N)."""
     b = cfg.benchmark
-    bench = load_benchmark(
+    data = load_benchmark(
         b.name, data_dir=b.data_dir, split=b.split, db_dir=b.db_dir, evidence=b.evidence
     )
-    builder = PromptBuilder(cfg, bench)
-    examples = bench.examples[: cfg.run.limit] if cfg.run.limit else bench.examples
+    builder = PromptBuilder(cfg, data)
+    examples = data.examples[: cfg.run.limit] if cfg.run.limit else data.examples
     rows = []
     for ex in examples:
         p = builder.prompt(ex)
