@@ -24,12 +24,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from harness.benchmarks.base import BenchmarkData
 from harness.benchmarks.spider import database_variants
 from harness.dbschema import DbSchema, read_db_schema, run_script, script_schema
 from harness.errors import DataError
 from harness.io import atomic_path, cache_root, jsonl_objects, write_atomic
-from harness.records import Example
+from harness.records import BenchmarkData, Example
 
 try:  # POSIX; without it concurrent builds still never expose a half-built file
     import fcntl

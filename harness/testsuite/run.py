@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.scoring import sandbox
+from harness.scoring.engine import sandbox
 
 MAX_ROWS = 100_000
 
