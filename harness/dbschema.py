@@ -1,11 +1,11 @@
 """The one reader of an SQLite database's schema: its tables (in `sqlite_master` order),
-their columns (name, declared type, NOT NULL, primary-key position) and foreign keys.
+their columns (name, declared type, NOT NULL), primary keys and foreign keys.
 
 Foreign keys are resolved by SQLite's own rule: `REFERENCES parent` without a column
 names the parent's primary key, column by column (the n-th child column of the key takes
 the n-th primary-key column). A reference that rule cannot resolve (the parent table is
-not in the database, or its primary key has another number of columns) is left out, as
-SQLite itself reports "foreign key mismatch" for it. A reference naming its column is
+not in the database, or its primary key has another number of columns) names no column
+and is left out; SQLite itself refuses to enforce it. A reference naming its column is
 kept as declared.
 
 Also here: a read-only connection, and running a schema/data script statement by
@@ -16,6 +16,7 @@ read from CREATE TABLE text without touching the disk.
 from __future__ import annotations
 
 import sqlite3
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,7 +50,8 @@ class Table:
 @dataclass(frozen=True)
 class DbSchema:
     tables: tuple[Table, ...]
-    foreign_keys: tuple[ForeignKey, ...] = ()  # per table in table order, as declared
+    # Table by table, each in PRAGMA foreign_key_list's order (the last declared first).
+    foreign_keys: tuple[ForeignKey, ...] = ()
 
 
 def ident(name: str) -> str:
@@ -85,12 +87,12 @@ def schema_of(conn: sqlite3.Connection) -> DbSchema:
     fks: list[ForeignKey] = []
     for table in tables:
         # PRAGMA foreign_key_list lists each key's columns in order (id, then seq).
-        for _id, seq, parent, child, column, *_ in conn.execute(
-            f"PRAGMA foreign_key_list({ident(table.name)})"
-        ).fetchall():
+        rows = conn.execute(f"PRAGMA foreign_key_list({ident(table.name)})").fetchall()
+        width = Counter(r[0] for r in rows)
+        for key_id, seq, parent, child, column, *_ in rows:
             if column is None:
                 target = by_name.get(str(parent).lower())
-                if target is None or seq >= len(target.primary_key):
+                if target is None or len(target.primary_key) != width[key_id]:
                     continue
                 column = target.primary_key[seq]
             fks.append(ForeignKey(table.name, str(child), str(parent), str(column)))

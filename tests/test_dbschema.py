@@ -32,7 +32,7 @@ CREATE TABLE child (id INTEGER PRIMARY KEY, x INT NOT NULL, y INT,
     FOREIGN KEY (x, y) REFERENCES parent);
 CREATE TABLE keyless (v TEXT);
 CREATE TABLE orphan (p INT REFERENCES keyless, q INT REFERENCES absent,
-    r INT REFERENCES absent(z));
+    r INT REFERENCES absent(z), s INT REFERENCES parent);
 CREATE TABLE sqlite1 (s TEXT);
 INSERT INTO parent VALUES (1, 2, 'one-two');
 """
@@ -63,7 +63,8 @@ def test_unnamed_foreign_key_is_the_parents_primary_key_in_key_order(unnamed_db:
         ForeignKey("child", "x", "parent", "b"),
         ForeignKey("child", "y", "parent", "a"),
         # a reference naming its column is kept as declared, even to a missing table;
-        # one to the primary key of a table that has none (or is missing) is not.
+        # one to the primary key of a table that has none, or is missing, or has a key
+        # of two columns for its one, is not.
         ForeignKey("orphan", "r", "absent", "z"),
     )
     parent = schema.tables[0]
