@@ -37,7 +37,8 @@ class Runner:
             self.conn.set_authorizer(sandbox._authorize)
 
     def run(self, sql: str, timeout_s: float) -> Outcome:
-        result = sandbox.execute(self.conn, sql, sandbox.Limits(timeout_s, max_rows=MAX_ROWS))
+        limits = sandbox.Limits(timeout_s=timeout_s, max_rows=MAX_ROWS)
+        result = sandbox.execute(self.conn, sql, limits)
         return Outcome(result.status, result.rows)
 
     def close(self) -> None:
