@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from harness import punkt
 from harness.benchmarks.base import BenchmarkData
+from harness.prepare import punkt
 from harness.records import Example
 from harness.scoring.official_bridge import (
     EMPTY_PREDICTION,

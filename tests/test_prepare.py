@@ -18,16 +18,16 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main as cli_main
-from harness.manifest import HEX64, load_assets, load_manifest
-from harness.prepare import (
+from harness.prepare.errors import (
     ChecksumMismatch,
     DownloadFailed,
     LayoutError,
     PrepareError,
     UnverifiedArchive,
-    prepare,
-    record_path,
 )
+from harness.prepare.install import prepare
+from harness.prepare.manifest import HEX64, load_assets, load_manifest
+from harness.prepare.record import record_path
 
 REPO = Path(__file__).resolve().parent.parent
 DBS = ("alpha", "beta")
@@ -329,7 +329,7 @@ def test_http_fetch_installs_then_second_run_only_verifies(
         assert sha((dest / "database" / db / f"{db}.sqlite").read_bytes()) == digest
     assert (dest / "dev.json").is_file() and not (dest / "__MACOSX").exists()
     assert not list(dest.glob(".staging-*")) and not (dest / ".downloads").exists()
-    record = json.loads(record_path(load_manifest(manifest)["mini"], dest).read_text())
+    record = json.loads(record_path("mini", dest).read_text())
     assert (
         record["archive_sha256"] == sha(data) and "database/alpha/alpha.sqlite" in record["files"]
     )
@@ -729,7 +729,7 @@ def test_cli_prepare_from_mirror_and_one_line_errors(
 
 
 def test_download_helper_reports_http_errors(tmp_path: Path, server: Loopback) -> None:
-    from harness.prepare import http_download
+    from harness.prepare.download import http_download
 
     with pytest.raises(DownloadFailed, match="HTTP 404"):
         http_download(server.url + "/missing", tmp_path / "f", say=quiet)
