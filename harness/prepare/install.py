@@ -17,10 +17,10 @@ from harness.prepare.archive import format_of, unpack
 from harness.prepare.download import Say, to_stderr
 from harness.prepare.errors import LayoutError, PrepareError
 from harness.prepare.fallbacks import is_fallback_source
-from harness.prepare.fetch import Fetched, fetch_or_fallback
+from harness.prepare.fetch import Fetched, Workspace, fetch_or_fallback
 from harness.prepare.layout import find_root, place, verify_layout
 from harness.prepare.local import LocalSource, local_sources
-from harness.prepare.manifest import Asset, load_assets
+from harness.prepare.manifest import Asset, load_assets, pick_asset
 from harness.prepare.record import Record, read_record, remove_record, write_record
 
 # Inside the destination: interrupted downloads wait here for the next run to resume them.
@@ -63,9 +63,7 @@ def prepare(
     is fetched from the network except what a companion has no copy or fallback for."""
     copies = (from_,) if isinstance(from_, str) else tuple(from_ or ())
     assets = load_assets(manifests)
-    if name not in assets:
-        raise PrepareError(f"unknown asset {name!r}; known: {', '.join(sorted(assets))}")
-    asset = assets[name]
+    asset = pick_asset(assets, name)
     dest = asset.dest(data_dir)
     sources = local_sources(asset, copies, companion=False) if copies else list(asset.sources)
     result = _prepare_asset(asset, dest, sources, allow_unverified, force, say)
@@ -99,36 +97,44 @@ def _prepare_asset(
     say: Say,
 ) -> PrepareResult:
     record = None if force else read_record(asset.name, dest)
-    if record is not None and _record_matches_manifest(asset, record):
-        try:
-            hashes = verify_layout(asset, dest, record.get("files", {}))
-        except PrepareError as exc:
-            raise type(exc)(
-                f"{exc} -- {dest} was prepared before and has changed since; "
-                f"`harness prepare {asset.name} --force` fetches it again"
-            ) from None
-        return PrepareResult(
-            asset.name,
-            dest,
-            "verified",
-            source=str(record.get("source", "")) if record.get("minimal") else "",
-            archive_sha256=record.get("archive_sha256", ""),
-            commit=record.get("commit", ""),
-            n_files=len(hashes),
-        )
     if record is not None:
+        if _record_matches_manifest(asset, record):
+            return _reverified(asset, dest, record)
         say(f"{asset.name}: the manifest changed since {dest} was prepared; fetching again")
-
     dest.mkdir(parents=True, exist_ok=True)
-    downloads = dest / DOWNLOADS
-    staging = dest / f".staging-{asset.name}"
+    work = Workspace(dest / DOWNLOADS, dest / f".staging-{asset.name}", allow_unverified, say)
+    return _install(asset, dest, sources, work)
+
+
+def _reverified(asset: Asset, dest: Path, record: Record) -> PrepareResult:
+    """A prepared folder checked again against its record: nothing is fetched."""
+    try:
+        hashes = verify_layout(asset, dest, record.get("files", {}))
+    except PrepareError as exc:
+        raise type(exc)(
+            f"{exc} -- {dest} was prepared before and has changed since; "
+            f"`harness prepare {asset.name} --force` fetches it again"
+        ) from None
+    return PrepareResult(
+        asset.name,
+        dest,
+        "verified",
+        source=str(record.get("source", "")) if record.get("minimal") else "",
+        archive_sha256=record.get("archive_sha256", ""),
+        commit=record.get("commit", ""),
+        n_files=len(hashes),
+    )
+
+
+def _install(
+    asset: Asset, dest: Path, sources: list[LocalSource], work: Workspace
+) -> PrepareResult:
+    staging = work.staging
     shutil.rmtree(staging, ignore_errors=True)  # left by a killed run
     staging.mkdir(parents=True)
     try:
-        fetched, digest = fetch_or_fallback(
-            asset, sources, downloads, staging, allow_unverified, say
-        )
-        root = _unpacked_root(asset, fetched, digest, staging, say)
+        fetched, digest = fetch_or_fallback(asset, sources, work)
+        root = _unpacked_root(asset, fetched, digest, staging, work.say)
         hashes = verify_layout(asset, root)
         # Until the new record is written, no record at all: a run killed while entries are
         # being swapped must not leave an old record vouching for a half-replaced folder.
@@ -139,7 +145,7 @@ def _prepare_asset(
             fetched.archive.unlink(missing_ok=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    _remove_if_empty(downloads)
+    _remove_if_empty(work.downloads)
     return PrepareResult(
         asset.name,
         dest,

@@ -264,7 +264,10 @@ def load_assets(paths: list[Path] | None = None) -> dict[str, Asset]:
 
 
 def get_asset(name: str, paths: list[Path] | None = None) -> Asset:
-    assets = load_assets(paths)
+    return pick_asset(load_assets(paths), name)
+
+
+def pick_asset(assets: dict[str, Asset], name: str) -> Asset:
     try:
         return assets[name]
     except KeyError:
