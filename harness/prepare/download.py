@@ -1,8 +1,9 @@
 """Fetching bytes: an HTTP download that resumes, a pinned Hugging Face file, a git commit.
 
-Each writes only what it verified it received: an HTTP body goes to `<target>.part` and is
-renamed to target when complete (the next run resumes a `.part` with a Range request), and
-a git checkout is accepted only when HEAD is the pinned commit.
+An HTTP body goes to `<target>.part` and is renamed to target only when complete, so a
+target file is always whole (the next run resumes a `.part` with a Range request); a git
+checkout is accepted only when HEAD is the pinned commit. The archive's hash is checked
+after this, by archive.check_archive.
 """
 
 from __future__ import annotations
