@@ -16,8 +16,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from harness.records import Row
 from harness.scoring import official_compat as oc
-from harness.scoring.worker import JudgeTask, WorkerContext
+from harness.scoring.engine.worker import JudgeTask, WorkerContext
 
 _LITERAL = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|`[^`]*`")
 _TOKEN = re.compile(r"\w+|[^\w\s]")
@@ -53,11 +54,11 @@ def _schema(ctx: WorkerContext, db_id: str) -> tuple[Any, dict[str, str]]:
     return ctx.memo[key]
 
 
-def judge_nodb(task: JudgeTask, ctx: WorkerContext) -> dict[str, Any]:
+def judge_nodb(task: JudgeTask, ctx: WorkerContext) -> Row:
     from harness.scoring.exact_match import UnsupportedSQL, exact_match, hardness
 
     ex = task.example
-    row: dict[str, Any] = {
+    row: Row = {
         "id": ex.id,
         "db_id": ex.db_id,
         "pred_sql": task.pred_sql,
@@ -85,16 +86,3 @@ def judge_nodb(task: JudgeTask, ctx: WorkerContext) -> dict[str, Any]:
     if row["em"] == 0:
         row["failure"] = "no_select" if not task.pred_sql.strip() else "structure"
     return row
-
-
-def nodb_verdict(rows: list[dict[str, Any]], bench: Any, options: Any) -> tuple[list, dict]:
-    """Gold against itself: every exact-set and string verdict must be 1."""
-    failures = []
-    for row in rows:
-        bad = [m for m in ("em", "string_match") if row.get(m) is not None and row[m] != 1]
-        if bad:
-            failures.append(
-                {"id": row["id"], "db_id": row["db_id"], "problem": ",".join(bad),
-                 "error": row.get("error")}
-            )  # fmt: skip
-    return failures, {}

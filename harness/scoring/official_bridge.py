@@ -31,10 +31,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.benchmarks.base import BenchmarkData
+from harness.display import pct
 from harness.errors import HarnessError
 from harness.prepare import punkt
+from harness.records import BenchmarkData
 from harness.scoring.official_compat import as_line
+from harness.scoring.options import ScoreOptions
 
 LEVELS = ("easy", "medium", "hard", "extra", "all")
 # Neither the evaluator's parser nor SQLite accepts this, so a missing answer scores 0 on
@@ -200,11 +202,11 @@ def find_evaluator(data_dir: Path | None = None) -> Path:
     return check_evaluator(get_asset("official-evaluator").dest(data_dir))
 
 
-def _link_databases(bench: BenchmarkData, root: Path, ids: set[str]) -> None:
+def _link_databases(data: BenchmarkData, root: Path, ids: set[str]) -> None:
     """root/<db_id>/<db_id>.sqlite plus one link per other variant, pointing at exactly
     the files the native scorer judges on."""
     seen: set[str] = set()
-    for ex in bench.examples:
+    for ex in data.examples:
         if ex.id not in ids or ex.db_id in seen:
             continue
         seen.add(ex.db_id)
@@ -219,10 +221,10 @@ def _link_databases(bench: BenchmarkData, root: Path, ids: set[str]) -> None:
             (folder / name).symlink_to(Path(path).resolve())
 
 
-def _tables_json(bench: BenchmarkData, db_ids: set[str]) -> list[dict[str, Any]]:
+def _tables_json(data: BenchmarkData, db_ids: set[str]) -> list[dict[str, Any]]:
     tables = []
     for db_id in sorted(db_ids):
-        entry = bench.tables.get(db_id)
+        entry = data.tables.get(db_id)
         if entry is None:
             raise OfficialEvaluatorFailed(f"no tables.json entry for {db_id}: exact match needs it")
         tables.append({"db_id": db_id, **entry})
@@ -230,15 +232,12 @@ def _tables_json(bench: BenchmarkData, db_ids: set[str]) -> list[dict[str, Any]]
 
 
 def run_official(
-    bench: BenchmarkData,
+    data: BenchmarkData,
     predictions: dict[str, str],
     evaluator_dir: Path,
-    keep_distinct: bool,
-    plug_value: bool,
-    etype: str,
+    options: ScoreOptions,
     only_ids: Collection[str] | None = None,
     python: str | None = None,
-    timeout_s: float = 30.0,
     workdir: Path | None = None,
 ) -> OfficialResult:
     """Score `predictions` (example id -> SQL) with the official evaluator.
@@ -249,14 +248,16 @@ def run_official(
     `placeholder_ids`. The evaluator runs with `python` (default: this interpreter, which
     has its nltk and sqlparse) in its own folder, with NLTK_DATA pointing at the punkt_tab
     that `harness prepare` put next to it, and is stopped after
-    `official_time_limit(timeout_s, examples)` seconds.
+    `official_time_limit(options.timeout_s, examples)` seconds. It runs `--etype all`
+    (EX and EM), or `exec` when `options.em` is off, with the official flags for
+    `options.keep_distinct` and `options.plug_value`.
     """
-    if etype not in ("exec", "match", "all"):
-        raise OfficialEvaluatorFailed(f"etype must be exec, match or all, not {etype!r}")
+    etype = "all" if options.em else "exec"
+    timeout_s = options.timeout_s
     evaluator_dir = check_evaluator(evaluator_dir)
     wanted = set(only_ids) if only_ids is not None else None
     examples, excluded = [], []
-    for ex in bench.examples:
+    for ex in data.examples:
         if wanted is not None and ex.id not in wanted:
             continue
         (examples if ex.db_paths else excluded).append(ex)
@@ -278,8 +279,8 @@ def run_official(
         gold.write_text("\n".join(gold_lines) + "\n", encoding="utf-8")
         pred.write_text("\n".join(pred_lines) + "\n", encoding="utf-8")
         db_ids = {ex.db_id for ex in examples}
-        _link_databases(bench, tmpdir / "database", {ex.id for ex in examples})
-        tables.write_text(json.dumps(_tables_json(bench, db_ids)), encoding="utf-8")
+        _link_databases(data, tmpdir / "database", {ex.id for ex in examples})
+        tables.write_text(json.dumps(_tables_json(data, db_ids)), encoding="utf-8")
         cmd = [
             python or sys.executable,
             "evaluation.py",
@@ -289,9 +290,9 @@ def run_official(
             "--table", str(tables),
             "--etype", etype,
         ]  # fmt: skip
-        if keep_distinct:
+        if options.keep_distinct:
             cmd.append("--keep_distinct")
-        if plug_value:
+        if options.plug_value:
             cmd.append("--plug_value")
         env = dict(os.environ)
         nltk_data = evaluator_dir / "nltk_data"
@@ -393,3 +394,20 @@ def compare(native_summary: dict[str, Any], official: OfficialResult) -> list[Di
             if mine != theirs:
                 out.append(Disagreement(metric, level, mine, theirs))
     return out
+
+
+def render_official(result: OfficialResult) -> str:
+    from tabulate import tabulate
+
+    table = [["count", *[result.counts.get(level, 0) for level in LEVELS]]]
+    if result.ex is not None:
+        table.append(["EX", *[pct(result.ex.get(level, 0)) for level in LEVELS]])
+    if result.em is not None:
+        table.append(["EM", *[pct(result.em.get(level, 0)) for level in LEVELS]])
+    text = tabulate(table, headers=["official", *LEVELS], tablefmt="github", disable_numparse=True)
+    text += "\n\naccuracies in % (the evaluator prints fractions to 3 decimals: the same figures)"
+    tokenizer = "minimal punkt_tab" if result.punkt.get("minimal") else "nltk punkt_tab"
+    if result.punkt_sensitive_ids:
+        tokenizer += f"; {len(result.punkt_sensitive_ids)} ids may depend on its parameters"
+    commit = result.commit[:7] or "?"
+    return text + f"\n\nofficial evaluator (test-suite-sql-eval {commit}, {tokenizer})"

@@ -8,30 +8,15 @@ then needs all N samples, and an outage in any of them leaves the id unscored.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 
 from harness.errors import PredictionsError
 from harness.io import jsonl_objects
-from harness.records import Example
-from harness.scoring.official_compat import prediction_text
+from harness.records import BenchmarkData, Example, PredictionSet
+from harness.registry import Registry
 
 _SHOW = 10
-
-
-@dataclass
-class PredictionSet:
-    """Predicted SQL by example id, plus the ids whose generation hit a provider outage."""
-
-    sql: dict[str, str]
-    outage_ids: list[str] = field(default_factory=list)
-    fmt: str = "jsonl"
-    # Generation figures (latency, tokens, cost) when the file carries them.
-    meta: dict[str, dict[str, object]] = field(default_factory=dict)
-    # Questions in scope without a line, accepted only with allow_missing (a partial score).
-    missing_ids: list[str] = field(default_factory=list)
-    # Sampled files only: each id's SQL by sample index (`sql` then holds sample 0's).
-    samples: dict[str, list[str]] = field(default_factory=dict)
 
 
 class SampleCollector:
@@ -117,6 +102,11 @@ def _id_list(ids: list[str]) -> str:
     return shown + (f", ... ({len(ids)} in all)" if len(ids) > _SHOW else "")
 
 
+def prediction_text(line: str) -> str:
+    """What the official evaluator reads from one line of its prediction file."""
+    return line.strip().split("\t")[0]
+
+
 def read_text(path: Path) -> str:
     """A predictions file's text; a missing or non-UTF-8 file is a PredictionsError."""
     try:
@@ -181,21 +171,29 @@ def _read_jsonl(path: Path, lines: list[str]) -> PredictionSet:
         if sample is not None:
             sampled.add(pid, sample, obj, lineno, preds)
             continue
-        sql = "" if obj.get("outage") else line_sql(obj, path, lineno, pid)
+        if not obj.get("outage"):
+            line_sql(obj, path, lineno, pid)  # a malformed line is named before a duplicate
         if pid in seen_line:
             raise PredictionsError(
                 f"{path}:{lineno}: duplicate id {pid!r} (first on line {seen_line[pid]})"
             )
         seen_line[pid] = lineno
-        if obj.get("outage"):
-            preds.outage_ids.append(pid)
-            continue
-        preds.sql[pid] = sql
-        meta = line_meta(obj)
-        if meta:
-            preds.meta[pid] = meta
+        take_line(preds, pid, obj, path, lineno, pid)
     sampled.finish(preds)
     return preds
+
+
+def take_line(
+    preds: PredictionSet, target: str, obj: dict, path: Path, lineno: int, pid: str
+) -> None:
+    """Record one unsampled JSONL line as example `target`'s prediction (or its outage)."""
+    if obj.get("outage"):
+        preds.outage_ids.append(target)
+        return
+    preds.sql[target] = line_sql(obj, path, lineno, pid)
+    meta = line_meta(obj)
+    if meta:
+        preds.meta[target] = meta
 
 
 def line_sql(obj: dict, path: Path, lineno: int, pid: str) -> str:
@@ -261,3 +259,24 @@ def join_to_split(
         samples={k: v for k, v in preds.samples.items() if k in in_scope},
         missing_ids=missing,
     )
+
+
+Reader = Callable[..., PredictionSet]
+
+# Benchmarks whose predictions files are not Spider's (official lines or JSONL by id).
+READERS: Registry[Reader] = Registry(
+    "predictions reader",
+    {"bird": "harness.predictions.bird:read_bird_predictions"},
+    callable,
+    "a reader function",
+)
+
+
+def read_for_benchmark(
+    data: BenchmarkData, path: Path, *, limit: int | None = None, allow_missing: bool = False
+) -> PredictionSet:
+    """`path` read in the format of `data`'s benchmark and joined to the whole split, of
+    which the first `limit` are in scope."""
+    if data.name in READERS:
+        return READERS.get(data.name)(path, data, limit=limit, allow_missing=allow_missing)
+    return read_predictions(path, data.examples, limit=limit, allow_missing=allow_missing)
