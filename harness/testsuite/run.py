@@ -26,15 +26,8 @@ class Runner:
     """One sandboxed connection to a database file, reused for many queries."""
 
     def __init__(self, path: Path, reverse_scans: bool = False) -> None:
-        self.conn = sandbox.open_readonly(path)
-        if reverse_scans:
-            # Ties and unordered scans come out in the other order: a query whose result
-            # depends on scan order gives a different answer. The sandbox's authorizer
-            # denies every PRAGMA a query could run, so it steps aside for this one (until
-            # open_readonly takes the setting itself).
-            self.conn.set_authorizer(None)
-            self.conn.execute("PRAGMA reverse_unordered_selects = ON")
-            self.conn.set_authorizer(sandbox._authorize)
+        # reverse_scans: a query whose result depends on scan order gives another answer.
+        self.conn = sandbox.open_readonly(path, reverse_scans=reverse_scans)
 
     def run(self, sql: str, timeout_s: float) -> Outcome:
         limits = sandbox.Limits(timeout_s=timeout_s, max_rows=MAX_ROWS)
