@@ -7,6 +7,7 @@ import os
 import tempfile
 import tomllib
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -94,20 +95,37 @@ def dumps(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False, default=_default)
 
 
-def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+def sync_file(path: Path | str) -> None:
+    """Make `path`'s content durable (before a rename publishes it, say)."""
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
+
+
+@contextmanager
+def atomic_path(target: Path, suffix: str = ".partial", durable: bool = True) -> Iterator[Path]:
+    """A fresh temporary path beside `target` for the block to build a file at (a
+    database, say): renamed onto `target` once the block succeeds (with the mode any new
+    file would get; synced first unless not `durable`), removed if it fails, so `target`
+    is never a half file. The temporary name never contains `target`'s suffix (a Spider
+    database folder takes every file whose name holds ".sqlite" for a database)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=suffix, dir=target.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
+        yield Path(tmp)
+        if durable:
+            sync_file(tmp)
         # mkstemp creates 0600; a result file gets the mode any new file would get.
         os.chmod(tmp, 0o666 & ~_UMASK)
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_atomic(path: Path, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 def _read_umask() -> int:

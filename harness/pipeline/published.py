@@ -12,7 +12,7 @@ from typing import Any
 from harness.config import SECTIONS
 from harness.errors import ConfigError
 from harness.io import read_toml
-from harness.manifest import harness_home
+from harness.prepare.manifest import harness_home
 
 TABLE_DIRS = ("spider/published", "bird/published")
 

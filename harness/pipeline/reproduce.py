@@ -87,7 +87,7 @@ def _prompt_format(row: Row, config: dict[str, Any]) -> tuple[dict[str, Any], st
 def _with_data_dir(config: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Point the row at the prepared data (`harness prepare`'s folder) unless it names one;
     `asset:NAME` values become that asset's folder."""
-    from harness.manifest import get_asset
+    from harness.prepare.manifest import get_asset
 
     bench = {
         k: str(get_asset(v[len(ASSET_PREFIX) :]).dest())
