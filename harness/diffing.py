@@ -16,10 +16,12 @@ from typing import Any
 
 from tabulate import tabulate
 
-from harness.display import MISSING, pct, pp
+from harness.display import MISSING, ci_bounds, ci_level, pct, pp
 from harness.errors import ConfigError, HarnessError
 from harness.identity import SUBJECT_GROUPS, differing_fields, matches_any
-from harness.leaderboard import load_leaderboard
+from harness.leaderboard.load import load_leaderboard
+from harness.metrics import label
+from harness.records import Leaderboard, MetricCI
 from harness.stats import (
     CI,
     DEFAULT_CONFIDENCE,
@@ -47,8 +49,8 @@ class Comparison:
     split: str
     config: str
     status: str  # "compared" | "added" | "removed" | "not_comparable"
-    base_ex: dict[str, Any] | None = None
-    head_ex: dict[str, Any] | None = None
+    base_ex: MetricCI | None = None
+    head_ex: MetricCI | None = None
     n_paired: int = 0
     delta: CI | None = None
     mcnemar: McNemar | None = None
@@ -89,9 +91,11 @@ class DiffResult:
 
 # --------------------------------------------------------------------------- comparing
 
+EntriesBySplit = dict[tuple[str, str], dict[str, dict[str, Any]]]
 
-def _entries(leaderboard: Mapping[str, Any]) -> dict[tuple[str, str], dict[str, dict]]:
-    out: dict[tuple[str, str], dict[str, dict]] = {}
+
+def _entries(leaderboard: Leaderboard) -> EntriesBySplit:
+    out: EntriesBySplit = {}
     for table in leaderboard["tables"]:
         key = (table["benchmark"], table["split"])
         configs = out.setdefault(key, {})
@@ -176,8 +180,8 @@ def compare_entries(
 
 
 def compare_leaderboards(
-    base: Mapping[str, Any],
-    head: Mapping[str, Any],
+    base: Leaderboard,
+    head: Leaderboard,
     vary: Sequence[str] = DEFAULT_VARY,
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = DEFAULT_SEED,
@@ -212,7 +216,7 @@ def compare_leaderboards(
 # --------------------------------------------------------------------------- gate
 
 
-def _find(entries: dict[tuple[str, str], dict[str, dict]], spec: str, role: str) -> dict:
+def _find(entries: EntriesBySplit, spec: str, role: str) -> dict[str, Any]:
     """`NAME` or `BENCHMARK/SPLIT:NAME`."""
     where = None
     name = spec
@@ -235,7 +239,7 @@ def _find(entries: dict[tuple[str, str], dict[str, dict]], spec: str, role: str)
     return found[0][1]
 
 
-def _only_entry(entries: dict[tuple[str, str], dict[str, dict]], role: str) -> dict:
+def _only_entry(entries: EntriesBySplit, role: str) -> dict[str, Any]:
     flat = [e for configs in entries.values() for e in configs.values()]
     if len(flat) != 1:
         raise ConfigError(
@@ -245,9 +249,21 @@ def _only_entry(entries: dict[tuple[str, str], dict[str, dict]], role: str) -> d
     return flat[0]
 
 
+def clears(delta: CI, min_pp: float) -> bool:
+    """A gate's test: Δ at least `min_pp` points and its paired CI above 0."""
+    # Δ is a mean of 0/±1 over n questions; the tolerance absorbs float noise only.
+    return 100 * delta.mean >= min_pp - 1e-9 and delta.low > 0
+
+
+def delta_text(metric_label: str, delta: CI, confidence: float) -> str:
+    """A paired Δ as every gate line states it: Δ EX +4.0 pp [95% CI +0.8, +7.2]."""
+    bounds = ci_bounds(delta.low, delta.high, pp, ci_level(confidence))
+    return f"Δ {metric_label} {pp(delta.mean)} pp {bounds}"
+
+
 def gate(
-    base: Mapping[str, Any],
-    head: Mapping[str, Any],
+    base: Leaderboard,
+    head: Leaderboard,
     min_pp: float,
     baseline: str | None = None,
     candidate: str | None = None,
@@ -271,14 +287,10 @@ def gate(
             f"{', '.join(row.blocking)} (a Δ would mix two measurements)"
         )
     assert row.delta is not None and row.mcnemar is not None
-    d = row.delta
-    delta_pp = 100 * d.mean
-    # Δ is a mean of 0/±1 over n questions; the tolerance absorbs float noise only.
-    passed = delta_pp >= min_pp - 1e-9 and d.low > 0
+    passed = clears(row.delta, min_pp)
     line = (
         f"{'pass' if passed else 'fail'}: candidate {h['config']!r} vs baseline "
-        f"{b['config']!r}: Δ EX {pp(d.mean)} pp "
-        f"[{round(100 * confidence)}% CI {pp(d.low)}, {pp(d.high)}], "
+        f"{b['config']!r}: {delta_text(label('ex'), row.delta, confidence)}, "
         f"McNemar p {_p_relation(row.mcnemar.p_value)}, n = {row.n_paired} paired; "
         f"needs Δ ≥ {min_pp:+.1f} pp and CI above 0"
     )
@@ -299,7 +311,7 @@ def _pct(ci: Mapping[str, Any] | None) -> str:
 
 def _p(p: float | None) -> str:
     if p is None:
-        return "—"
+        return MISSING
     return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
@@ -314,7 +326,15 @@ def _row_cells(row: Comparison) -> list[str]:
     if row.status == "removed":
         return [*cells, "gone", "", "", "", "", "removed"]
     if row.status == "not_comparable":
-        return [*cells, "—", "", "", "", "", "not compared: differs in " + ", ".join(row.blocking)]
+        return [
+            *cells,
+            MISSING,
+            "",
+            "",
+            "",
+            "",
+            "not compared: differs in " + ", ".join(row.blocking),
+        ]
     d, m = row.delta, row.mcnemar
     assert d is not None and m is not None
     delta = f"{row.direction} {pp(d.mean)}".strip()
@@ -328,7 +348,7 @@ def _row_cells(row: Comparison) -> list[str]:
     return [
         *cells,
         delta,
-        f"[{pp(d.low)}, {pp(d.high)}]",
+        ci_bounds(d.low, d.high, pp),
         _p(m.p_value),
         _p(row.p_holm),
         str(row.n_paired),
@@ -369,7 +389,7 @@ def diff_markdown(
     seed: int = DEFAULT_SEED,
     title: str = "Leaderboard diff",
 ) -> str:
-    level = round(100 * confidence)
+    level = ci_level(confidence)
     headers = [
         "config",
         "base EX",
@@ -384,10 +404,10 @@ def diff_markdown(
     lines = [COMMENT_MARKER, f"## {title}", "", verdict(rows), ""]
     if gate_result is not None:
         lines += [f"{GATE} `{gate_result.line}`", ""]
-    tables: dict[tuple[str, str], list[Comparison]] = {}
+    by_split: dict[tuple[str, str], list[Comparison]] = {}
     for row in rows:
-        tables.setdefault((row.benchmark, row.split), []).append(row)
-    for (bench, split), group in tables.items():
+        by_split.setdefault((row.benchmark, row.split), []).append(row)
+    for (bench, split), group in by_split.items():
         body = [_row_cells(r) for r in group]
         lines += [
             f"### {bench} / {split}",
@@ -406,8 +426,8 @@ def diff_markdown(
 
 
 def diff_leaderboards(
-    base_json: Path | str | Mapping[str, Any],
-    head_json: Path | str | Mapping[str, Any],
+    base_json: Path | str | Leaderboard,
+    head_json: Path | str | Leaderboard,
     gate_pp: float | None = None,
     baseline: str | None = None,
     candidate: str | None = None,
