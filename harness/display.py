@@ -55,6 +55,18 @@ def ci_bounds(
     return f"[{named}{fmt(low)}, {fmt(high)}]"  # type: ignore[arg-type]
 
 
+def p_value(p: float | None) -> str:
+    """A p-value in a table cell: "0.042", "<0.001"; "—" when there is none."""
+    if p is None:
+        return MISSING
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def p_relation(p: float) -> str:
+    """A p-value in a sentence: "p = 0.042", "p < 0.001" (after the "p")."""
+    return "< 0.001" if p < 0.001 else f"= {p:.3f}"
+
+
 def ci_level(confidence: float) -> int:
     """0.95 -> 95, as a CI's level is printed."""
     return round(100 * confidence)

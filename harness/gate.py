@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.diffing import NotComparableError, blocking_fields, clears, delta_text
+from harness.diffing.compare import NotComparableError, blocking_fields
+from harness.diffing.promotion import clears, delta_text
 from harness.display import ci_bounds, ci_level, pct
 from harness.errors import ConfigError
 from harness.io import read_toml

@@ -101,6 +101,11 @@ class Row(TypedDict, total=False):
     n_samples: int
     n_correct: int
     maj_sample: int | None
+    # BIRD: its difficulty label and per-question metrics beside EX (what reporting reads).
+    difficulty: str
+    ex_strict: int
+    soft_f1: float
+    r_ves: float | None
 
 
 # --------------------------------------------------------------------------- summary.json

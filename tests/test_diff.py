@@ -9,7 +9,9 @@ from math import comb
 import pytest
 
 from harness.cli import main
-from harness.diffing import COMMENT_MARKER, NotComparableError, diff_leaderboards
+from harness.diffing.compare import NotComparableError
+from harness.diffing.diff import diff_leaderboards
+from harness.diffing.render import COMMENT_MARKER
 from harness.errors import ConfigError, DataError
 from harness.leaderboard.columns import JSON_NAME
 from harness.report.publish import publish_leaderboard

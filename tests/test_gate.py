@@ -7,7 +7,8 @@ import json
 import pytest
 
 from harness.cli import main
-from harness.diffing import NotComparableError, diff_leaderboards
+from harness.diffing.compare import NotComparableError
+from harness.diffing.diff import diff_leaderboards
 from harness.errors import ConfigError
 from harness.gate import evaluate, load_gates, run_gates
 from harness.report.publish import publish_leaderboard

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from harness.cli import main
-from harness.diffing import diff_leaderboards
+from harness.diffing.diff import diff_leaderboards
 from harness.report.publish import publish_leaderboard
 from tests.browser import Browser, chromium_path
 from tests.runs_factory import default_config, make_run, vector

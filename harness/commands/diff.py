@@ -48,7 +48,7 @@ def command(
     out_file: Path | None,
 ) -> None:
     """Compare two leaderboard.json files paired, question by question."""
-    from harness.diffing import diff_leaderboards
+    from harness.diffing.diff import diff_leaderboards
     from harness.io import write_atomic
 
     result = diff_leaderboards(

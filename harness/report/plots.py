@@ -18,7 +18,7 @@ from typing import Any
 
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure, SubFigure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
 from harness.display import pct_ci
@@ -99,8 +99,16 @@ def _new_figure(height_in: float) -> Figure:
     return fig
 
 
-def _split_tables(leaderboard: Leaderboard) -> list[Mapping[str, Any]]:
-    return leaderboard["tables"] or [{"benchmark": "no runs", "split": "", "entries": []}]
+def _figure_per_split(
+    leaderboard: Leaderboard, height_in: Callable[[Mapping[str, Any]], float]
+) -> tuple[Figure, list[tuple[SubFigure, Mapping[str, Any]]]]:
+    """One figure with a panel per split table, stacked, each `height_in(table)` tall (a
+    leaderboard without runs gets one empty panel)."""
+    split_tables = leaderboard["tables"] or [{"benchmark": "no runs", "split": "", "entries": []}]
+    heights = [height_in(t) for t in split_tables]
+    fig = _new_figure(sum(heights))
+    subfigs = fig.subfigures(len(split_tables), 1, height_ratios=heights, squeeze=False)[:, 0]
+    return fig, list(zip(subfigs, split_tables, strict=True))
 
 
 # --------------------------------------------------------------------------- dot charts
@@ -195,16 +203,15 @@ def plot_accuracy_vs_size(leaderboard: Leaderboard, path: Path) -> None:
     _save(size_figure(leaderboard), path)
 
 
+def _size_height(table: Mapping[str, Any]) -> float:
+    unsized = [e for e in table["entries"] if not e["params"]]
+    sized = len(table["entries"]) - len(unsized)
+    return max(4.2 if sized else 0, 1.1 + ROW_IN * max(1, len(unsized)))
+
+
 def size_figure(leaderboard: Leaderboard) -> Figure:
-    split_tables = _split_tables(leaderboard)
-    heights = []
-    for t in split_tables:
-        unsized = [e for e in t["entries"] if not e["params"]]
-        sized = len(t["entries"]) - len(unsized)
-        heights.append(max(4.2 if sized else 0, 1.1 + ROW_IN * max(1, len(unsized))))
-    fig = _new_figure(sum(heights))
-    subfigs = fig.subfigures(len(split_tables), 1, height_ratios=heights, squeeze=False)[:, 0]
-    for sub, table in zip(subfigs, split_tables, strict=True):
+    fig, panels = _figure_per_split(leaderboard, _size_height)
+    for sub, table in panels:
         entries = table["entries"]
         sized = [e for e in entries if e["params"]]
         unsized = [e for e in entries if not e["params"]]
@@ -235,11 +242,8 @@ def plot_by_level(leaderboard: Leaderboard, path: Path) -> None:
 
 
 def level_figure(leaderboard: Leaderboard) -> Figure:
-    split_tables = _split_tables(leaderboard)
-    heights = [1.5 + ROW_IN * max(1, len(t["entries"])) for t in split_tables]
-    fig = _new_figure(sum(heights))
-    subfigs = fig.subfigures(len(split_tables), 1, height_ratios=heights, squeeze=False)[:, 0]
-    for sub, table in zip(subfigs, split_tables, strict=True):
+    fig, panels = _figure_per_split(leaderboard, lambda t: 1.5 + ROW_IN * max(1, len(t["entries"])))
+    for sub, table in panels:
         entries = table["entries"]
         levels = ordered_levels(entries) or ["(no levels)"]
         sub.suptitle(f"{_title(table)}: EX by level", fontsize=11, fontweight="bold")
@@ -274,10 +278,7 @@ def plot_failures(leaderboard: Leaderboard, path: Path) -> None:
 
 
 def failure_figure(leaderboard: Leaderboard) -> Figure:
-    split_tables = _split_tables(leaderboard)
-    heights = [1.6 + ROW_IN * max(1, len(t["entries"])) for t in split_tables]
-    fig = _new_figure(sum(heights))
-    subfigs = fig.subfigures(len(split_tables), 1, height_ratios=heights, squeeze=False)[:, 0]
+    fig, panels = _figure_per_split(leaderboard, lambda t: 1.6 + ROW_IN * max(1, len(t["entries"])))
     cmap = [
         "#2156a5",
         "#e67e22",
@@ -292,7 +293,7 @@ def failure_figure(leaderboard: Leaderboard) -> Figure:
         "#1abc9c",
         "#e84393",
     ]
-    for sub, table in zip(subfigs, split_tables, strict=True):
+    for sub, table in panels:
         entries = sorted(table["entries"], key=lambda e: (e["metrics"]["ex"]["mean"], e["config"]))
         labels = failure_labels_by_count(entries)
         # Beyond a dozen colours the legend stops helping; the rest is "other".

@@ -15,7 +15,8 @@ from typing import Any
 
 from tabulate import tabulate
 
-from harness.diffing import DEFAULT_VARY, Comparison, compare_entries, diff_markdown
+from harness.diffing.compare import DEFAULT_VARY, Comparison, compare_entries
+from harness.diffing.render import diff_markdown
 from harness.identity import EVALUATION_GROUPS, SUBJECT_GROUPS, field_group
 from harness.io import write_atomic
 from harness.report.publish import publish_leaderboard
