@@ -19,8 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness.scoring import pool
-from harness.scoring.sandbox import Limits, execute, open_readonly
+from harness.scoring.engine import pool as pool
+from harness.scoring.engine.sandbox import Limits, execute, open_readonly
 
 REPO = Path(__file__).resolve().parent.parent
 SPIDER_DB = REPO.parent / "shared/data/spider/database/concert_singer/concert_singer.sqlite"

@@ -33,7 +33,8 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from harness.benchmarks.spider import load_spider
-from harness.predictions import PredictionSet, read_predictions
+from harness.predictions import read_predictions
+from harness.records import PredictionSet
 from harness.scoring.exec_match import results_equal
 from harness.scoring.official_compat import order_matters
 from harness.scoring.scorer import ScoreOptions, score_benchmark

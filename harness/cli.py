@@ -6,7 +6,6 @@ imported only when invoked, so `harness score` never pays for torch.
 
 from __future__ import annotations
 
-import importlib
 import sys
 
 import click
@@ -14,22 +13,21 @@ import click
 from harness import __version__
 from harness.errors import HarnessError
 from harness.extras import missing_extra
+from harness.registry import Registry, instance_of
 
-COMMANDS: dict[str, str] = {
-    "score": "harness.commands.score",
-    "selftest": "harness.commands.selftest",
-    "generate": "harness.commands.generate",
-    "bench": "harness.commands.bench",
-    "leaderboard": "harness.commands.leaderboard",
-    "diff": "harness.commands.diff",
-    "prepare": "harness.commands.prepare",
-    "reproduce": "harness.commands.reproduce",
-    "prompts": "harness.commands.prompts",
-    "gate": "harness.commands.gate",
-    "failures": "harness.commands.failures",
-    "sweep": "harness.commands.sweep",
-    "testsuite": "harness.commands.testsuite",
-}
+COMMANDS: Registry[click.Command] = Registry(
+    "command",
+    {
+        name: f"harness.commands.{name}:command"
+        for name in (
+            "score", "selftest", "generate", "bench", "leaderboard", "diff", "prepare",
+            "reproduce", "prompts", "gate", "failures", "sweep", "testsuite",
+        )
+    },
+    instance_of(click.Command),
+    "a click command",
+    naming=lambda name: f"`harness {name}`",
+)  # fmt: skip
 
 SHORT_HELP: dict[str, str] = {
     "score": "Score a predictions file against a benchmark (no model needed).",
@@ -50,15 +48,20 @@ SHORT_HELP: dict[str, str] = {
 
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(COMMANDS)
+        return COMMANDS.names()
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        module_name = COMMANDS.get(cmd_name)
-        if module_name is None:
+        if cmd_name not in COMMANDS:
             return None
-        # An ImportError is not caught here: main() reports a missing optional dependency,
-        # and anything else is a bug that must show as one.
-        return importlib.import_module(module_name).command
+        return COMMANDS.get(cmd_name)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        # A misspelled command gets the registry's suggestion, on one line.
+        if args and not args[0].startswith("-") and args[0] not in COMMANDS:
+            raise click.UsageError(COMMANDS.unknown(args[0]), ctx)
+        return super().resolve_command(ctx, args)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Listing must not import every subcommand (and its heavy dependencies).

@@ -37,7 +37,7 @@ from harness.backends.base import (
 )
 from harness.backends.prices import PRICES_AS_OF, PRICES_VERIFIED
 from harness.backends.routing import RouteDecision, Router
-from harness.benchmarks.base import BenchmarkData, load_benchmark
+from harness.benchmarks.base import load_benchmark
 from harness.config import RunConfig
 from harness.errors import HarnessError, PredictionsError
 from harness.io import dumps, jsonl_objects, write_atomic, write_jsonl
@@ -46,7 +46,7 @@ from harness.prompting.builder import Prompt, PromptBuilder, recorded_spec
 from harness.prompting.extract import extract_sql
 from harness.prompting.formats import DEFAULT_FORMAT, load_format, resolve_spec
 from harness.prompting.templates import template_sha256
-from harness.records import Example
+from harness.records import BenchmarkData, Example
 from harness.samples import check_samples, decoding_table, row_key, wanted_keys
 
 PREDICTIONS = "predictions.jsonl"
@@ -533,7 +533,8 @@ def bench(
 ) -> tuple[GenerationResult, dict[str, Any]]:
     """`harness bench`: generate into `out_dir`, then score that predictions file there.
     Outage rows are excluded by the scorer and reported as such, never scored wrong."""
-    from harness.scoring.scorer import check_databases, score_files
+    from harness.pipeline.score import score_files
+    from harness.scoring.scorer import check_databases
 
     if cfg.run.limit:
         # The scorer then judges the same first N examples and marks the score partial.

@@ -11,6 +11,9 @@ from typing import Any, Literal, TypedDict
 
 Hardness = Literal["easy", "medium", "hard", "extra"]
 
+# summary.json's format; bumped when a field changes meaning. Readers refuse other versions.
+SUMMARY_SCHEMA_VERSION = 1
+
 
 @dataclass(frozen=True)
 class Example:
@@ -87,7 +90,8 @@ class Row(TypedDict, total=False):
 
     id: str
     db_id: str
-    hardness: str
+    hardness: str | None
+    difficulty: str  # the benchmark's own label (BIRD: simple/moderate/challenging)
     pred_sql: str
     gold_sql: str
     ex: int
@@ -97,21 +101,73 @@ class Row(TypedDict, total=False):
     mismatch: dict[str, Any] | None
     failure: str | None
     string_match: int
+    # BIRD: the official EX with its strict variant, Soft-F1, R-VES (None when not timed),
+    # and whether the gold query itself is invalid (and on the reviewed list).
+    ex_strict: int
+    soft_f1: float
+    r_ves: float | None
+    reference_invalid: bool
+    reference_listed: bool
+    reference_reason: str | None
+    vote_key: str | None  # a sample's result digest for the majority vote
     samples: list[SampleVerdict]
     n_samples: int
     n_correct: int
     maj_sample: int | None
-    # BIRD: its difficulty label and per-question metrics beside EX (what reporting reads).
-    difficulty: str
-    ex_strict: int
-    soft_f1: float
-    r_ves: float | None
+
+
+@dataclass
+class BenchmarkData:
+    """A loaded split: its examples, the schema metadata scorers need, and provenance.
+
+    `tables` maps db_id to a Spider-style tables.json entry (column_names_original,
+    table_names_original, foreign_keys, ...); exact-set match needs it for foreign keys.
+    `data_files` are hashed into summary.json so a number names the bytes it came from.
+    `missing_db_ids` lists db_ids whose database file is absent (their examples have
+    empty `db_paths`); the scorer refuses them unless told to allow a partial score.
+    """
+
+    name: str
+    split: str
+    examples: list[Example]
+    tables: dict[str, dict[str, Any]] = field(default_factory=dict)
+    data_files: list[Path] = field(default_factory=list)
+    missing_db_ids: list[str] = field(default_factory=list)
+    test_suite: bool = False
+    # Examples in the whole split when `examples` was cut to its first N (--limit).
+    n_split: int | None = None
+
+    def limited(self, limit: int | None) -> BenchmarkData:
+        """The split's first `limit` examples (what `--limit N` generates and scores)."""
+        if not limit or limit >= len(self.examples):
+            return self
+        kept = self.examples[:limit]
+        db_ids = {e.db_id for e in kept}
+        return BenchmarkData(
+            name=self.name, split=self.split, examples=kept, tables=self.tables,
+            data_files=self.data_files,
+            missing_db_ids=[d for d in self.missing_db_ids if d in db_ids],
+            test_suite=self.test_suite, n_split=self.n_split or len(self.examples),
+        )  # fmt: skip
+
+
+@dataclass
+class PredictionSet:
+    """Predicted SQL by example id, plus the ids whose generation hit a provider outage."""
+
+    sql: dict[str, str]
+    outage_ids: list[str] = field(default_factory=list)
+    fmt: str = "jsonl"
+    # Generation figures (latency, tokens, cost) when the file carries them.
+    meta: dict[str, dict[str, object]] = field(default_factory=dict)
+    # Questions in scope without a line, accepted only with allow_missing (a partial score).
+    missing_ids: list[str] = field(default_factory=list)
+    # Sampled files only: each id's SQL by sample index (`sql` then holds sample 0's).
+    samples: dict[str, list[str]] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- summary.json
-
-# The one owner of summary.json's format version: the scorer writes it, readers check it.
-SUMMARY_SCHEMA_VERSION = 1
+# (its format version: SUMMARY_SCHEMA_VERSION, above)
 
 
 class MetricCI(TypedDict, total=False):

@@ -30,8 +30,11 @@ class Registry(Generic[T]):
         entries: dict[str, str],
         check: Callable[[object], bool],
         expected: str,
+        naming: Callable[[str], str] | None = None,
     ) -> None:
         self.kind = kind
+        # How an entry is named in a message: "backend 'hf'" unless told (`harness score`).
+        self._name = naming or (lambda name: f"{kind} {name!r}")
         self._targets = dict(entries)
         self._check = check
         self._expected = expected
@@ -75,13 +78,13 @@ class Registry(Generic[T]):
             if extra is None:
                 raise
             raise ConfigError(
-                f"{self.kind} {name!r} needs the optional package {exc.name!r}, which is not "
+                f"{self._name(name)} needs the optional package {exc.name!r}, which is not "
                 f"installed: pip install 'harness[{extra}]'"
             ) from None
         obj = getattr(module, attr, None)
         if obj is None or not self._check(obj):
             raise ConfigError(
-                f"{self.kind} {name!r}: {self._targets[name]!r} is not {self._expected}"
+                f"{self._name(name)}: {self._targets[name]!r} is not {self._expected}"
             )
         return obj  # type: ignore[return-value]
 

@@ -44,7 +44,6 @@ FORBIDDEN: set[tuple[str, str]] = {
     ("scoring", "prompting"),
     ("scoring", "benchmarks"),
     ("scoring", "predictions"),
-    ("scoring", "manifest"),
 }
 # stats imports nothing of ours.
 LEAVES = {"stats", "errors", "records", "hashing", "display"}

@@ -40,7 +40,7 @@ def test_core_imports_stay_torch_free() -> None:
         "import harness.backends.base, harness.backends.cache, harness.backends.routing\n"
         "import harness.backends.replay, harness.generation, harness.config\n"
         "import harness.commands.generate, harness.commands.bench\n"
-        "import harness.scoring.scorer, harness.scoring.spider_judge, harness.commands.score\n"
+        "import harness.scoring.scorer, harness.scoring.spider.judge, harness.commands.score\n"
         "import harness.leaderboard.render, harness.report.publish, harness.diffing.diff\n"
         "import harness.report.html, harness.report.plots, harness.gate, harness.failures_export\n"
         "import harness.commands.gate, harness.commands.failures\n"

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from harness.benchmarks.base import load_benchmark
-from harness.benchmarks.bird import OFFICIAL_SEPARATOR, load_bird, read_bird_predictions
+from harness.benchmarks.bird import load_bird
 from harness.errors import DataError, PredictionsError
-from harness.scoring.bird_judge import EXCEPTIONS_FILE, gold_sha256, load_exceptions
+from harness.predictions.bird import OFFICIAL_SEPARATOR, read_bird_predictions
+from harness.scoring.bird.judge import EXCEPTIONS_FILE, gold_sha256, load_exceptions
 
 
 @pytest.fixture(scope="module")

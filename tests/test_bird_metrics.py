@@ -25,20 +25,21 @@ import pytest
 from harness.benchmarks.bird import load_bird
 from harness.errors import DataError
 from harness.hashing import sha256_file
-from harness.scoring import bird_judge
-from harness.scoring import bird_metrics as bm
-from harness.scoring.bird_judge import (
+from harness.pipeline.score import BenchmarkSource
+from harness.pipeline.selftest import selftest
+from harness.scoring.bird import judge as bird_judge
+from harness.scoring.bird import metrics as bm
+from harness.scoring.bird.judge import (
     gold_orders_rows,
     has_statement,
     judge_bird,
     prediction_budget,
     reference_report,
 )
-from harness.scoring.bird_selftest import selftest_failures
-from harness.scoring.sandbox import Limits
+from harness.scoring.bird.selftest import selftest_failures
+from harness.scoring.engine.sandbox import Limits
+from harness.scoring.engine.worker import JudgeTask, WorkerContext
 from harness.scoring.scorer import ScoreOptions
-from harness.scoring.worker import JudgeTask, WorkerContext
-from harness.selftest import selftest
 
 SCHEMA = """
 CREATE TABLE customers(id INTEGER PRIMARY KEY, name TEXT, city TEXT, segment TEXT);
@@ -313,7 +314,7 @@ def test_has_statement():
 
 def test_prediction_budget_is_relative_with_floor_and_cap():
     opts = ScoreOptions(timeout_s=30.0)
-    assert prediction_budget(opts, 0.001) == bird_judge.TIMEOUT_FLOOR_S
+    assert prediction_budget(opts, 0.001) == opts.bird_timeout_floor_s == 5.0
     assert prediction_budget(opts, 1.0) == pytest.approx(10.0)
     assert prediction_budget(opts, 100.0) == 30.0
 
@@ -420,7 +421,7 @@ def test_selftest_passes_on_valid_gold_and_needs_invalid_ones_listed(tmp_path):
     def run(exceptions: Path):
         # The real `harness selftest --bench bird` path: sandboxed workers, family verdict.
         options = ScoreOptions(jobs=1, no_cache=True, resamples=50, bird_exceptions=exceptions)
-        return selftest("bird", data_dir, "dev", None, options)
+        return selftest(BenchmarkSource("bird", data_dir, "dev"), options)
 
     report = run(tmp_path / "none.toml")
     assert not report.passed

@@ -7,10 +7,12 @@ import sys
 import tomllib
 from pathlib import Path
 
+import click
 import pytest
 
 from harness import cli
 from harness.extras import OPTIONAL_MODULES
+from harness.registry import Registry, instance_of
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -21,7 +23,9 @@ def _command_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str) 
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delitem(sys.modules, "fake_command", raising=False)
-    monkeypatch.setitem(cli.COMMANDS, "diff", "fake_command")
+    commands = Registry("command", {"diff": "fake_command:command"}, instance_of(click.Command),
+                        "a click command", naming=lambda name: f"`harness {name}`")  # fmt: skip
+    monkeypatch.setattr(cli, "COMMANDS", commands)
 
 
 def test_a_broken_internal_import_surfaces_as_a_bug(tmp_path, monkeypatch) -> None:
@@ -58,3 +62,9 @@ def test_optional_modules_match_the_pyproject_extras() -> None:
         for req in reqs
     }
     assert declared == OPTIONAL_MODULES
+
+
+def test_a_misspelled_command_gets_a_suggestion(capsys) -> None:
+    assert cli.main(["socre"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown command 'socre'; did you mean 'score'?" in err

@@ -24,7 +24,7 @@ from harness.scoring.exact_match import (
     hardness,
     spider_schema,
 )
-from harness.scoring.spider_sql import WHERE_OPS, SpiderSchema, parse_spider
+from harness.scoring.spider.sql import WHERE_OPS, SpiderSchema, parse_spider
 
 TABLES = {
     "singer": ("singer_id", "name", "country", "age"),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from harness.scoring.engine.sandbox import ExecResult
 from harness.scoring.failures import describe_mismatch, label_failure
-from harness.scoring.sandbox import ExecResult
 
 GOLD = (
     "SELECT T1.name FROM singer AS T1 JOIN concert AS T2 ON T1.id = T2.singer_id "

@@ -8,9 +8,10 @@ import sqlite3
 import pytest
 from test_scorer import GOLD, build, rows_of, write_preds
 
-from harness.scoring.gold_cache import FILE_NAME, GoldCache, cache_key, prepare_cache
-from harness.scoring.sandbox import ExecResult
-from harness.scoring.scorer import ScoreOptions, score_files
+from harness.pipeline.score import score_files
+from harness.scoring.engine.gold_cache import FILE_NAME, GoldCache, cache_key, prepare_cache
+from harness.scoring.engine.sandbox import ExecResult
+from harness.scoring.options import ScoreOptions
 from harness.summary import render_table
 
 

@@ -14,8 +14,7 @@ from typing import Any
 import pytest
 
 from harness import punkt
-from harness.benchmarks.base import BenchmarkData
-from harness.records import Example
+from harness.records import BenchmarkData, Example
 from harness.scoring.official_bridge import (
     EMPTY_PREDICTION,
     OfficialEvaluatorFailed,
@@ -26,8 +25,11 @@ from harness.scoring.official_bridge import (
     parse_official_stdout,
     run_official,
 )
+from harness.scoring.options import ScoreOptions
 
 REPO = Path(__file__).resolve().parent.parent
+
+EXEC_ONLY = ScoreOptions(em=False)
 
 
 def _verdicts(parity: Path, name: str) -> list[dict[str, Any]]:
@@ -180,7 +182,7 @@ def test_missing_evaluator_is_a_one_line_hint(
 ) -> None:
     bench = BenchmarkData(name="spider", split="dev", examples=[])
     with pytest.raises(OfficialEvaluatorMissing) as err:
-        run_official(bench, {}, tmp_path / "nowhere", False, False, "exec")
+        run_official(bench, {}, tmp_path / "nowhere", EXEC_ONLY)
     message = str(err.value)
     assert "harness prepare official-evaluator" in message and "\n" not in message
     monkeypatch.delenv("HARNESS_OFFICIAL_EVALUATOR", raising=False)
@@ -255,9 +257,7 @@ def test_run_official_plumbing(tmp_path: Path, stand_in: Path) -> None:
         "spider", "dev", examples, tables={"one": table, "two": table, "gone": table}
     )
     predictions = {"0": "SELECT a\nFROM\tt", "1": "   ", "2": "SELECT 1"}
-    result = run_official(
-        bench, predictions, stand_in, keep_distinct=True, plug_value=False, etype="exec"
-    )
+    result = run_official(bench, predictions, stand_in, ScoreOptions(keep_distinct=True, em=False))
 
     seen = json.loads((stand_in / "seen.json").read_text())
     assert seen["gold"] == ["SELECT a FROM t\tone", "SELECT a FROM t\ttwo",
@@ -277,7 +277,7 @@ def test_run_official_plumbing(tmp_path: Path, stand_in: Path) -> None:
     assert result.ex is not None and result.ex["all"] == float(f"{1 / 3:.3f}")
     assert result.em is None and result.etype == "exec"
 
-    only = run_official(bench, predictions, stand_in, False, False, "exec", only_ids={"0"})
+    only = run_official(bench, predictions, stand_in, EXEC_ONLY, only_ids={"0"})
     assert only.counts["all"] == 1 and only.ex is not None and only.ex["all"] == 1.0
 
 
@@ -288,7 +288,7 @@ def test_run_official_reports_a_crash_in_one_line(tmp_path: Path, stand_in: Path
         "spider", "dev", [Example("0", "d", "q", "SELECT 1", db_paths=(db,))], tables={"d": {}}
     )
     with pytest.raises(OfficialEvaluatorFailed, match="status 1: database file missing: x"):
-        run_official(bench, {"0": "SELECT 1"}, stand_in, False, False, "exec")
+        run_official(bench, {"0": "SELECT 1"}, stand_in, EXEC_ONLY)
 
 
 def _real_evaluator() -> Path | None:
@@ -314,7 +314,7 @@ def test_real_evaluator_reproduces_the_parity_verdicts(parity: Path, spider_dir:
         examples.append(Example(str(i), db_id, "", sql, db_paths=(path,)))
     bench = BenchmarkData("spider", "dev", examples, tables=tables)
     result = run_official(
-        bench, {str(i): p["pred"] for i, p in enumerate(preds)}, evaluator, False, False, "all"
+        bench, {str(i): p["pred"] for i, p in enumerate(preds)}, evaluator, ScoreOptions()
     )
     rows = _verdicts(parity, "official_default.jsonl")[:300]
     assert result.counts["all"] == 300

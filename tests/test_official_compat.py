@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from harness.predictions import prediction_text
 from harness.scoring import official_compat as oc
 
 
 def test_prediction_line_is_stripped_and_cut_at_tab():
-    assert oc.prediction_text("  SELECT 1\tconcert_singer\n") == "SELECT 1"
+    assert prediction_text("  SELECT 1\tconcert_singer\n") == "SELECT 1"
 
 
 def test_jsonl_prediction_made_one_line_keeping_literal_spaces():

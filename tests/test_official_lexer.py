@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.scoring.official_lexer import Kind, first_statement, tokenize
+from harness.scoring.spider.lexer import Kind, first_statement, tokenize
 
 sqlparse = pytest.importorskip("sqlparse", reason="sqlparse (the `official` extra) is absent")
 T = sqlparse.tokens

@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 
 from harness import punkt
-from harness.benchmarks.base import BenchmarkData
 from harness.cli import main
 from harness.prepare import prepare
-from harness.records import Example
+from harness.records import BenchmarkData, Example
 from harness.scoring import official_bridge
 from harness.scoring.official_bridge import (
     OfficialEvaluatorFailed,
@@ -24,6 +23,7 @@ from harness.scoring.official_bridge import (
     official_time_limit,
     run_official,
 )
+from harness.scoring.options import ScoreOptions
 
 REPO = Path(__file__).resolve().parent.parent
 PREDS = REPO / "evals" / "predictions"
@@ -263,7 +263,7 @@ def test_official_run_is_bounded_by_a_named_time_limit(
     monkeypatch.setattr(official_bridge, "OFFICIAL_FLOOR_S", 1.0)
     started = time.monotonic()
     with pytest.raises(OfficialEvaluatorFailed, match=r"time limit of 1 s \(--timeout 0.2 s"):
-        run_official(bench, {"0": "SELECT 1"}, folder, False, False, "exec", timeout_s=0.2)
+        run_official(bench, {"0": "SELECT 1"}, folder, ScoreOptions(timeout_s=0.2, em=False))
     assert time.monotonic() - started < 30
 
 
@@ -302,7 +302,7 @@ sys.exit(1)
 def test_a_crash_shows_its_last_meaningful_lines_not_asterisks(tmp_path: Path) -> None:
     folder, bench = _stand_in(tmp_path, NLTK_LOOKUP)
     with pytest.raises(OfficialEvaluatorFailed) as err:
-        run_official(bench, {"0": "SELECT 1"}, folder, False, False, "exec")
+        run_official(bench, {"0": "SELECT 1"}, folder, ScoreOptions(em=False))
     message = str(err.value)
     assert "status 1: LookupError: Resource punkt_tab not found." in message
     assert "***" not in message and "\n" not in message
@@ -316,5 +316,5 @@ def test_an_evaluator_without_punkt_is_a_one_line_hint(
     (folder / punkt.EVALUATOR_PUNKT / "english" / "ortho_context.tab").unlink()
     monkeypatch.delenv("NLTK_DATA", raising=False)
     with pytest.raises(OfficialEvaluatorMissing, match="has no nltk punkt_tab") as err:
-        run_official(bench, {"0": "SELECT 1"}, folder, False, False, "exec")
+        run_official(bench, {"0": "SELECT 1"}, folder, ScoreOptions(em=False))
     assert "harness prepare official-evaluator" in str(err.value)

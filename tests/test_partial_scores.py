@@ -12,11 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from harness.benchmarks.bird import OFFICIAL_SEPARATOR, load_bird
+from harness.benchmarks.bird import load_bird
 from harness.cli import main
 from harness.errors import PredictionsError
-from harness.predictions import PredictionSet
-from harness.scoring.scorer import ScoreOptions, score_benchmark, score_files
+from harness.pipeline.score import score_files
+from harness.predictions.bird import OFFICIAL_SEPARATOR
+from harness.records import PredictionSet
+from harness.scoring.scorer import ScoreOptions, score_benchmark
 
 try:
     from test_bird_metrics import Case, build_bird_dir
@@ -161,20 +163,18 @@ def test_scorer_refuses_examples_without_a_prediction(bird, tmp_path):
 
 
 def test_several_prediction_files_take_limit_and_the_flag_too(tmp_path):
-    from harness.scoring.scorer import score_many_files
+    from harness.pipeline.score import BenchmarkSource, score_many
 
     root = build(tmp_path)
     full = write_preds(tmp_path / "full.jsonl", [s for s, _ in GOLD])
     short = write_preds(tmp_path / "short.jsonl", [s for s, _ in GOLD][:1])
     opts = ScoreOptions(jobs=1, resamples=50, no_cache=True, limit=2)
     with pytest.raises(PredictionsError, match=r"short.jsonl: .*1 id\(s\) missing: 1 "):
-        score_many_files("spider", root, "dev", [full, short], tmp_path / "runs", options=opts)
+        score_many(BenchmarkSource("spider", root), [full, short], tmp_path / "runs", opts)
     opts = ScoreOptions(
         jobs=1, resamples=50, no_cache=True, limit=2, allow_missing_predictions=True
     )
-    results = score_many_files(
-        "spider", root, "dev", [full, short], tmp_path / "runs", options=opts
-    )
+    results = score_many(BenchmarkSource("spider", root), [full, short], tmp_path / "runs", opts)
     assert [s["n"] for _, s in results] == [2, 1]
     assert results[1][1]["excluded"]["reasons"] == {
         "missing_database": 0, "outage": 0, "missing_prediction": 1, "limit": 3,

@@ -17,14 +17,14 @@ import pytest
 
 from harness.benchmarks.spider import load_spider
 from harness.predictions import read_predictions
-from harness.scoring.plug_value import count_alternatives, plugged_predictions, query_values
 from harness.scoring.scorer import ScoreOptions, score_benchmark
+from harness.scoring.spider.plug_value import count_alternatives, plugged_predictions, query_values
 
 
 def test_plugging_needs_neither_sqlparse_nor_nltk():
     # They belong to the `official` extra; the native scorer must run without them.
     code = (
-        "import sys, harness.scoring.plug_value, harness.scoring.spider_judge\n"
+        "import sys, harness.scoring.spider.plug_value, harness.scoring.spider.judge\n"
         "bad = [m for m in ('sqlparse', 'nltk') if m in sys.modules]\n"
         "assert not bad, bad\n"
     )

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.scoring.pool import PoolError, run_isolated
+from harness.scoring.engine.pool import PoolError, run_isolated
 
 HARD_S = 1.0
 _STATE: dict[str, object] = {}
@@ -171,7 +171,7 @@ def test_ctrl_c_leaves_no_worker_behind(tmp_path: Path) -> None:
         textwrap.dedent(
             """
             import os, sys, time
-            from harness.scoring.pool import run_isolated
+            from harness.scoring.engine.pool import run_isolated
 
             def work(kind):
                 if kind == "hang":
@@ -221,7 +221,7 @@ def test_killed_run_leaves_no_worker_behind(tmp_path: Path) -> None:
         textwrap.dedent(
             """
             import os, time
-            from harness.scoring.pool import run_isolated
+            from harness.scoring.engine.pool import run_isolated
 
             def work(kind):
                 if kind == "hang":

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from harness.errors import PredictionsError
-from harness.predictions import PredictionSet, join_to_split, read_predictions
-from harness.records import Example
+from harness.predictions import join_to_split, read_predictions
+from harness.records import Example, PredictionSet
 
 EXAMPLES = [Example(id=str(i), db_id="db", question="q", gold_sql="SELECT 1") for i in range(3)]
 

@@ -121,7 +121,8 @@ def test_markdown_table_says_delta_and_whether_published_is_inside() -> None:
 def test_a_replay_row_end_to_end(tmp_path: Path) -> None:
     """A published predictions file replayed through the real bench pipeline; the table's
     reproduced number is the scorer's own on that file."""
-    from harness.scoring.scorer import ScoreOptions, score_files
+    from harness.pipeline.score import score_files
+    from harness.scoring.options import ScoreOptions
 
     preds = REPO / "evals" / "predictions" / "baseline.jsonl"
     if not preds.is_file():

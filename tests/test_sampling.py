@@ -13,9 +13,10 @@ from conftest_models import tiny_model, tiny_spider_dir
 from harness.config import load_config
 from harness.errors import ConfigError, PredictionsError
 from harness.generation import generate
+from harness.pipeline.score import score_files
 from harness.predictions import read_predictions
+from harness.scoring.options import ScoreOptions
 from harness.scoring.sampled import majority_vote, pass_at_k, result_key
-from harness.scoring.scorer import ScoreOptions, score_files
 
 
 def _lines(path: Path) -> list[dict]:

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from harness.errors import DataError
-from harness.scoring.pool import run_isolated
-from harness.scoring.sandbox import ExecResult, Limits, execute, open_readonly, readonly_uri
+from harness.scoring.engine.pool import run_isolated
+from harness.scoring.engine.sandbox import ExecResult, Limits, execute, open_readonly, readonly_uri
 
 FAST = Limits(timeout_s=0.5)
 SMALL = Limits(timeout_s=2.0, max_rows=1000, max_bytes=8 * 2**20, max_value_bytes=4 * 2**20)

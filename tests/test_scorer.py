@@ -12,8 +12,9 @@ from harness.benchmarks.spider import load_spider
 from harness.cli import main
 from harness.errors import MissingDatabaseError
 from harness.hashing import sha256_file
+from harness.pipeline.score import score_files
 from harness.predictions import read_predictions
-from harness.scoring.scorer import ScoreOptions, score_benchmark, score_files
+from harness.scoring.scorer import ScoreOptions, score_benchmark
 
 GOLD = [
     ("SELECT count(*) FROM singer", "music"),

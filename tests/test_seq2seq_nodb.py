@@ -13,8 +13,9 @@ from conftest_models import tiny_t5
 from harness.config import load_config
 from harness.errors import DataError
 from harness.generation import PromptBuilder, generate
+from harness.pipeline.score import score_files
 from harness.scoring.nodb_judge import normalize_sql
-from harness.scoring.scorer import ScoreOptions, score_files
+from harness.scoring.options import ScoreOptions
 
 REPO = Path(__file__).resolve().parent.parent
 

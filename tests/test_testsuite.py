@@ -12,7 +12,7 @@ from test_bird_metrics import CASES, build_bird_dir
 
 from harness.benchmarks.base import load_benchmark
 from harness.cli import main
-from harness.predictions import PredictionSet
+from harness.records import PredictionSet
 from harness.scoring.scorer import ScoreOptions, score_benchmark
 from harness.testsuite.build import BuildRequest, build_testsuite
 from harness.testsuite.dbinfo import read_database

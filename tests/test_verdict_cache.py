@@ -9,7 +9,8 @@ import sqlite3
 
 from test_scorer import GOLD, build, write_preds
 
-from harness.scoring.scorer import ScoreOptions, score_files
+from harness.pipeline.score import score_files
+from harness.scoring.options import ScoreOptions
 
 
 def _run(tmp_path, preds, name, **kw):
@@ -152,17 +153,19 @@ def test_several_pred_files_need_distinct_names(tmp_path):
 def test_the_code_fingerprint_covers_every_module_a_spider_verdict_uses():
     # A stored verdict stays valid only while the code that reached it is unchanged, so
     # every harness module the judge loads must be in the fingerprint, or be one that
-    # cannot change a row (errors, io helpers).
+    # cannot change a row (errors, io helpers, the registry's import machinery).
     import subprocess
     import sys
 
     probe = (
-        "import sys, harness.scoring.dispatch, harness.scoring.spider_judge, "
-        "harness.scoring.exact_match, harness.scoring.failures, harness.scoring.plug_value\n"
+        "import sys, harness.scoring.engine.dispatch, harness.scoring.spider.judge, "
+        "harness.scoring.exact_match, harness.scoring.failures, harness.scoring.spider.plug_value\n"
         "print(' '.join(sorted(m for m in sys.modules if m.startswith('harness'))))"
     )
     loaded = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     ).stdout.split()
-    covered = {m for m in loaded if m.startswith("harness.scoring")} | {"harness.records"}
-    assert set(loaded) - covered <= {"harness", "harness.errors", "harness.io"}
+    covered = {m for m in loaded if m.startswith("harness.scoring")}
+    covered |= {"harness.records", "harness.metrics"}
+    harmless = {"harness", "harness.errors", "harness.io", "harness.registry", "harness.extras"}
+    assert set(loaded) - covered <= harmless

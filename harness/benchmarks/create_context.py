@@ -15,11 +15,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.benchmarks.base import BenchmarkData
 from harness.benchmarks.fixture import schema_from_context
 from harness.errors import DataError
 from harness.hashing import sha256_text
-from harness.records import Example
+from harness.records import BenchmarkData, Example
 
 FIELDS = ("question", "context", "answer")
 

@@ -26,11 +26,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from harness.benchmarks.base import BenchmarkData
 from harness.benchmarks.spider import database_variants
 from harness.errors import DataError
 from harness.io import cache_root
-from harness.records import Example
+from harness.records import BenchmarkData, Example
 
 try:  # POSIX; without it concurrent builds still never expose a half-built file
     import fcntl

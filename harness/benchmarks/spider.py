@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.benchmarks.base import BenchmarkData, database_variants, read_json
+from harness.benchmarks.base import database_variants, read_json
 from harness.errors import DataError
-from harness.records import Example
+from harness.records import BenchmarkData, Example
 
 PREPARE_HINT = "run `harness prepare spider --data-dir DIR` or pass --data-dir"
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from harness.benchmarks.base import REGISTRY
+from harness.benchmarks.base import LOADERS
+
+if TYPE_CHECKING:
+    from harness.scoring.options import ScoreOptions
 
 
 def benchmark_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -18,7 +22,7 @@ def benchmark_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--bench",
             "bench",
-            type=click.Choice(sorted(REGISTRY)),
+            type=click.Choice(LOADERS.names()),
             default="spider",
             show_default=True,
             help="Benchmark family.",
@@ -44,108 +48,59 @@ def benchmark_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 # Help for the two options whose reach depends on the command: `harness bench` seeds and
 # caches generation as well as scoring.
-SCORE_ONLY = {
-    "seed": "Bootstrap seed.",
-    "no_cache": "Do not use the gold-result cache or stored verdicts.",
-}
 WITH_GENERATION = {
     "seed": "Seed for decoding, few-shot selection and the bootstrap.",
     "no_cache": "Bypass every cache: model responses, gold results, stored verdicts.",
 }
 
 
+def _click_option(f: dataclasses.Field[Any], help_text: str) -> Callable[..., Any]:
+    """The click option for one ScoreOptions field: its flag, default and type come from
+    the field, so they are written once (in harness/scoring/options.py)."""
+    flag, default = f.metadata["flag"], f.default
+    if isinstance(default, bool):
+        return click.option(flag, f.name, is_flag=True, default=default, help=help_text)
+    kind = str(f.type)
+    if "Path" in kind:
+        path_type = click.Path(path_type=Path, file_okay=f.name != "cache_dir",
+                               dir_okay=f.name == "cache_dir")  # fmt: skip
+        return click.option(flag, f.name, type=path_type, default=default, help=help_text)
+    value_type = int if kind.startswith("int") else float
+    return click.option(flag, f.name, type=value_type, default=default,
+                        show_default=default is not None, help=help_text)  # fmt: skip
+
+
 def scoring_options(
-    func: Callable[..., Any] | None = None, *, helps: dict[str, str] = SCORE_ONLY
+    func: Callable[..., Any] | None = None,
+    *,
+    helps: dict[str, str] | None = None,
+    files: bool = False,
 ) -> Any:
-    """The scoring options; `@scoring_options(helps=WITH_GENERATION)` for bench."""
+    """The scoring options, one per ScoreOptions field with a flag; `files=True` adds the
+    ones that only a predictions file has (--limit, --allow-missing-predictions).
+    `@scoring_options(helps=WITH_GENERATION)` for bench."""
     if func is None:
-        return functools.partial(scoring_options, helps=helps)
+        return functools.partial(scoring_options, helps=helps, files=files)
+    from harness.scoring.options import FILES, ScoreOptions
+
     options = [
-        click.option(
-            "--keep-distinct",
-            is_flag=True,
-            help="Keep DISTINCT when executing (official --keep_distinct).",
-        ),
-        click.option(
-            "--plug-value",
-            is_flag=True,
-            help="Also try the prediction with gold literals plugged in (official).",
-        ),
-        click.option(
-            "--timeout",
-            "timeout_s",
-            type=float,
-            default=30.0,
-            show_default=True,
-            help="Per-query time limit in seconds.",
-        ),
-        click.option(
-            "--jobs",
-            type=int,
-            default=0,
-            show_default=True,
-            help="Worker processes (0 = one per CPU).",
-        ),
-        click.option(
-            "--allow-partial",
-            is_flag=True,
-            help="Score the examples whose database exists; record the rest as "
-            "excluded (a partial result, not citable; as `harness leaderboard "
-            "--allow-partial` lists one).",
-        ),
-        # Deprecated spellings, kept working (hidden): --allow-missing-db, --cache-dir.
+        _click_option(f, (helps or {}).get(f.name, f.metadata["help"]))
+        for f in dataclasses.fields(ScoreOptions)
+        if "flag" in f.metadata and (files or f.metadata["offered"] != FILES)
+    ]
+    # Deprecated spellings, kept working (hidden).
+    options += [
         click.option("--allow-missing-db", "old_allow_missing_db", is_flag=True, hidden=True),
-        click.option("--no-cache", is_flag=True, help=helps["no_cache"]),
-        click.option(
-            "--gold-cache-dir",
-            "cache_dir",
-            type=click.Path(path_type=Path, file_okay=False),
-            default=None,
-            help="Folder of the gold-result cache and stored verdicts (default ~/.cache/harness).",
-        ),
         click.option("--cache-dir", "old_cache_dir", type=click.Path(path_type=Path), hidden=True),
-        click.option("--seed", type=int, default=0, show_default=True, help=helps["seed"]),
-        click.option(
-            "--resamples", type=int, default=10_000, show_default=True, help="Bootstrap resamples."
-        ),
-        click.option(
-            "--r-ves",
-            "r_ves_repeats",
-            type=int,
-            default=0,
-            show_default=True,
-            help="BIRD: timing repetitions for R-VES (0 = off; it is slow).",
-        ),
-        click.option(
-            "--bird-timeout-factor",
-            type=float,
-            default=10.0,
-            show_default=True,
-            help="BIRD: a prediction may take this many times the gold's time...",
-        ),
-        click.option(
-            "--bird-timeout-floor",
-            "bird_timeout_floor_s",
-            type=float,
-            default=5.0,
-            show_default=True,
-            help="...but never less than this (seconds).",
-        ),
-        click.option(
-            "--bird-exceptions",
-            type=click.Path(dir_okay=False, path_type=Path),
-            default=None,
-            help="BIRD: reviewed list of known-bad gold queries "
-            "(default bird/reference_exceptions.toml).",
-        ),
     ]
     for option in reversed(options):
         func = option(func)
     return func
 
 
-def score_options_from(kwargs: dict[str, Any]) -> Any:
-    from harness.scoring.scorer import ScoreOptions
+def score_options_from(kwargs: dict[str, Any]) -> ScoreOptions:
+    """The ScoreOptions the parsed flags name."""
+    from harness.scoring.options import ScoreOptions
 
     for old, new in (
         ("old_allow_missing_db", "--allow-partial"),
@@ -154,20 +109,10 @@ def score_options_from(kwargs: dict[str, Any]) -> Any:
         if kwargs.get(old):
             flag = "--" + old.removeprefix("old_").replace("_", "-")
             print(f"harness: note: {flag} is now {new}", file=sys.stderr)
-    return ScoreOptions(
-        keep_distinct=kwargs["keep_distinct"],
-        plug_value=kwargs["plug_value"],
-        timeout_s=kwargs["timeout_s"],
-        jobs=kwargs["jobs"],
-        allow_missing_db=kwargs["allow_partial"] or kwargs.get("old_allow_missing_db", False),
-        no_cache=kwargs["no_cache"],
-        limit=kwargs.get("limit"),
-        allow_missing_predictions=kwargs.get("allow_missing_predictions", False),
-        cache_dir=kwargs["cache_dir"] or kwargs.get("old_cache_dir"),
-        seed=kwargs["seed"],
-        resamples=kwargs["resamples"],
-        r_ves_repeats=kwargs["r_ves_repeats"],
-        bird_timeout_factor=kwargs["bird_timeout_factor"],
-        bird_timeout_floor_s=kwargs["bird_timeout_floor_s"],
-        bird_exceptions=kwargs["bird_exceptions"],
-    )
+    values = {f.name: kwargs[f.name] for f in dataclasses.fields(ScoreOptions) if f.name in kwargs}
+    if kwargs.get("old_allow_missing_db"):
+        values["allow_missing_db"] = True
+    old_cache = kwargs.get("old_cache_dir")
+    if old_cache and not values.get("cache_dir"):
+        values["cache_dir"] = old_cache
+    return ScoreOptions(**values)

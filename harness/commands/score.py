@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from harness.commands._options import benchmark_options, score_options_from, scoring_options
+from harness.scoring.options import EVALUATORS
+
+if TYPE_CHECKING:
+    from harness.pipeline.score import BenchmarkSource
+    from harness.scoring.options import ScoreOptions
 
 
 @click.command(name="score")
@@ -29,10 +34,10 @@ from harness.commands._options import benchmark_options, score_options_from, sco
     required=True,
     help="Run folder for rows.jsonl and summary.json.",
 )
-@scoring_options
+@scoring_options(files=True)
 @click.option(
     "--evaluator",
-    type=click.Choice(["native", "official", "both"]),
+    type=click.Choice(EVALUATORS),
     default="native",
     show_default=True,
     help="official = run the fetched official Spider evaluator; both = run both "
@@ -45,34 +50,21 @@ from harness.commands._options import benchmark_options, score_options_from, sco
     help="Official evaluator checkout (default: where `harness prepare "
     "official-evaluator` put it).",
 )
-@click.option(
-    "--limit",
-    type=int,
-    default=None,
-    help="Score only the split's first N examples (recorded as a partial score); the "
-    "predictions may cover the whole split or just those N.",
-)
-@click.option(
-    "--allow-missing-predictions",
-    is_flag=True,
-    help="Leave out the questions the predictions file lacks (a partial score) instead of "
-    "refusing it. A short official-lines file stays an error (its lines pair by position).",
-)
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json instead of the table.")
 def command(bench: str, data_dir: Path | None, split: str, db_dir: Path | None,
             pred_paths: tuple[Path, ...], out_dir: Path, evaluator: str,
             official_dir: Path | None, as_json: bool, **kwargs: Any) -> None:  # fmt: skip
     """Score predictions against a benchmark; writes RUN_DIR/rows.jsonl and summary.json."""
-    from harness.scoring.second_opinion import ScorersDisagree, render_official, score_with
+    from harness.pipeline.score import BenchmarkSource, ScorersDisagree, score
+    from harness.scoring.official_bridge import render_official
     from harness.summary import render_table
 
+    source = BenchmarkSource(bench, data_dir, split, db_dir)
+    options = score_options_from(kwargs)
     if len(pred_paths) > 1:
-        _score_several(bench, data_dir, split, db_dir, list(pred_paths), out_dir, evaluator,
-                       as_json, kwargs)  # fmt: skip
+        _score_several(source, list(pred_paths), out_dir, evaluator, as_json, options)
         return
-    pred_path = pred_paths[0]
-    report = score_with(evaluator, bench, data_dir, split, pred_path, out_dir, db_dir,
-                        score_options_from(kwargs), official_dir)  # fmt: skip
+    report = score(source, pred_paths[0], out_dir, options, evaluator, official_dir)
     if as_json:
         payload = report.summary if report.summary is not None else report.official.as_dict()
         click.echo(json.dumps(payload, indent=2))
@@ -90,17 +82,15 @@ def command(bench: str, data_dir: Path | None, split: str, db_dir: Path | None,
         click.echo("native and official scorers agree on every figure.")
 
 
-def _score_several(bench: str, data_dir: Path | None, split: str, db_dir: Path | None,
-                   pred_paths: list[Path], out_dir: Path, evaluator: str, as_json: bool,
-                   kwargs: dict[str, Any]) -> None:  # fmt: skip
+def _score_several(source: BenchmarkSource, pred_paths: list[Path], out_dir: Path,
+                   evaluator: str, as_json: bool, options: ScoreOptions) -> None:  # fmt: skip
     from harness.errors import ConfigError
-    from harness.scoring.scorer import score_many_files
+    from harness.pipeline.score import score_many
     from harness.summary import render_table
 
     if evaluator != "native":
         raise ConfigError("several --pred files are scored by the native evaluator only")
-    results = score_many_files(bench, data_dir, split, pred_paths, out_dir, db_dir,
-                               score_options_from(kwargs))  # fmt: skip
+    results = score_many(source, pred_paths, out_dir, options)
     if as_json:
         click.echo(json.dumps({str(path): summary for path, summary in results}, indent=2))
         return

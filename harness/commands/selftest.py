@@ -30,10 +30,12 @@ def command(
     **kwargs: Any,
 ) -> None:
     """Score every gold query against itself: must be 100% EX and EM."""
-    from harness.selftest import selftest
+    from harness.pipeline.score import BenchmarkSource
+    from harness.pipeline.selftest import selftest
     from harness.summary import render_table
 
-    report = selftest(bench, data_dir, split, db_dir, score_options_from(kwargs), out_dir)
+    source = BenchmarkSource(bench, data_dir, split, db_dir)
+    report = selftest(source, score_options_from(kwargs), out_dir)
     summary = report.summary
     if not summary["n"]:
         # Nothing ran, so nothing matched or failed: say why instead of "0 do not match".

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from harness.benchmarks.base import REGISTRY
+from harness.benchmarks.base import LOADERS
 
 
 @click.group(name="testsuite")
@@ -15,7 +15,7 @@ def command() -> None:
 
 
 @command.command(name="build")
-@click.option("--bench", type=click.Choice(sorted(REGISTRY)), default="spider", show_default=True)
+@click.option("--bench", type=click.Choice(LOADERS.names()), default="spider", show_default=True)
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None)
 @click.option("--split", default="dev", show_default=True)
 @click.option(

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.benchmarks.base import BenchmarkData, load_benchmark
+from harness.benchmarks.base import load_benchmark
 from harness.config import RunConfig
 from harness.errors import ConfigError, DataError
 from harness.io import write_jsonl
@@ -23,7 +23,7 @@ from harness.prompting import fewshot
 from harness.prompting.formats import SchemaSpec, context, load_format, resolve_spec
 from harness.prompting.schema import SchemaInfo, joined_ddl, read_schema, render_schema
 from harness.prompting.schema_master import render_master_text
-from harness.records import Example
+from harness.records import BenchmarkData, Example
 
 OMNISQL_VALUES = 2  # process_dataset.sh: --value_limit_num 2
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.scoring.spider_sql import parse_spider
-from harness.scoring.spider_structure import (
+from harness.scoring.spider.sql import parse_spider
+from harness.scoring.spider.structure import (
     WHERE_OPS,
     SpiderSchema,
     UnsupportedSQL,

@@ -26,7 +26,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from harness.scoring.sandbox import ExecResult
+from harness.scoring.engine.sandbox import ExecResult
 
 _SQL_START = re.compile(r"^\s*(\(\s*)*(select|with)\b", re.IGNORECASE)
 _SQL_ANYWHERE = re.compile(r"\b(select|with)\b", re.IGNORECASE)

@@ -1,26 +1,55 @@
-"""Per benchmark family: which judge runs in the workers, which metrics it reports, and
-how examples are grouped in the summary (Spider hardness, BIRD difficulty)."""
+"""Per benchmark family: which judge runs in the workers, which verdict the selftest
+applies, which metrics it reports, and how examples are grouped in the summary (Spider
+hardness, BIRD difficulty)."""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from harness import metrics
 from harness.metrics import Reporting
+from harness.records import BenchmarkData, Row
+from harness.registry import Registry
+from harness.scoring.engine.worker import JudgeTask, WorkerContext
+from harness.scoring.options import ScoreOptions
+
+# (task, worker context) -> row; imported inside the worker, on first use.
+Judge = Callable[[JudgeTask, WorkerContext], Row]
+# (gold-vs-gold rows, benchmark, options) -> (failures, details): the selftest verdict.
+SelftestVerdict = Callable[
+    [list[Row], BenchmarkData, ScoreOptions], tuple[list[dict[str, Any]], dict[str, Any]]
+]
+
+JUDGES: Registry[Judge] = Registry(
+    "judge",
+    {
+        "spider": "harness.scoring.spider.judge:judge_spider",
+        "bird": "harness.scoring.bird.judge:judge_bird",
+        "no-database": "harness.scoring.nodb_judge:judge_nodb",
+    },
+    callable,
+    "a judge function",
+)
+SELFTEST_VERDICTS: Registry[SelftestVerdict] = Registry(
+    "selftest verdict",
+    {
+        "spider": "harness.scoring.spider.selftest:spider_verdict",
+        "bird": "harness.scoring.bird.selftest:bird_verdict",
+        "no-database": "harness.scoring.nodb_judge:nodb_verdict",
+    },
+    callable,
+    "a verdict function",
+)
 
 
 @dataclass(frozen=True)
 class Family:
-    judge: str  # "module:function", imported inside the worker
-    # "module:function" (rows, bench, options) -> (failures, details): the selftest verdict
-    # on gold scored against itself.
-    selftest: str
+    name: str  # its judge and selftest verdict in JUDGES and SELFTEST_VERDICTS
     reporting: Reporting  # the metrics it reports and how its examples are grouped
     # Whether a row is a pure function of its inputs and can be stored and copied (see
-    # harness.scoring.verdict_cache); BIRD's time limits follow the gold's measured time.
+    # harness.scoring.engine.verdict_cache); BIRD's time limits follow the gold's measured time.
     reusable_verdicts: bool = False
     # Modules the worker server imports once, before forking workers (the judge's heavy
     # imports: sqlglot and the official grammar), instead of every worker importing them.
@@ -42,28 +71,25 @@ class Family:
 
 
 SPIDER = Family(
-    judge="harness.scoring.spider_judge:judge_spider",
-    selftest="harness.selftest:spider_verdict",
+    name="spider",
     reporting=metrics.SPIDER,
     reusable_verdicts=True,
     preload=(
-        "harness.scoring.spider_judge",
+        "harness.scoring.spider.judge",
         "harness.scoring.exact_match",
         "harness.scoring.failures",
     ),
 )
 BIRD = Family(
-    judge="harness.scoring.bird_judge:judge_bird",
-    selftest="harness.scoring.bird_selftest:bird_verdict",
+    name="bird",
     reporting=metrics.BIRD,
-    preload=("harness.scoring.bird_judge",),
+    preload=("harness.scoring.bird.judge",),
     vote_all_failed="random",
 )
 
 # No database to execute on: exact set match and a normalized string match, no EX.
 NO_DATABASE = Family(
-    judge="harness.scoring.nodb_judge:judge_nodb",
-    selftest="harness.scoring.nodb_judge:nodb_verdict",
+    name="no-database",
     reporting=metrics.NO_DATABASE,
 )
 
@@ -75,7 +101,9 @@ FAMILIES: dict[str, Family] = {
 }
 
 
-def resolve(target: str) -> Callable[..., Any]:
-    """The function a "module:function" string names, imported on first use."""
-    module, func = target.split(":")
-    return getattr(importlib.import_module(module), func)
+def judge_of(family: Family) -> Judge:
+    return JUDGES.get(family.name)
+
+
+def selftest_verdict(family: Family) -> SelftestVerdict:
+    return SELFTEST_VERDICTS.get(family.name)

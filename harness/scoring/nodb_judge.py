@@ -16,8 +16,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from harness.records import BenchmarkData, Row
 from harness.scoring import official_compat as oc
-from harness.scoring.worker import JudgeTask, WorkerContext
+from harness.scoring.engine.worker import JudgeTask, WorkerContext
+from harness.scoring.options import ScoreOptions
 
 _LITERAL = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|`[^`]*`")
 _TOKEN = re.compile(r"\w+|[^\w\s]")
@@ -53,11 +55,11 @@ def _schema(ctx: WorkerContext, db_id: str) -> tuple[Any, dict[str, str]]:
     return ctx.memo[key]
 
 
-def judge_nodb(task: JudgeTask, ctx: WorkerContext) -> dict[str, Any]:
+def judge_nodb(task: JudgeTask, ctx: WorkerContext) -> Row:
     from harness.scoring.exact_match import UnsupportedSQL, exact_match, hardness
 
     ex = task.example
-    row: dict[str, Any] = {
+    row: Row = {
         "id": ex.id,
         "db_id": ex.db_id,
         "pred_sql": task.pred_sql,
@@ -87,7 +89,9 @@ def judge_nodb(task: JudgeTask, ctx: WorkerContext) -> dict[str, Any]:
     return row
 
 
-def nodb_verdict(rows: list[dict[str, Any]], bench: Any, options: Any) -> tuple[list, dict]:
+def nodb_verdict(
+    rows: list[Row], bench: BenchmarkData, options: ScoreOptions
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Gold against itself: every exact-set and string verdict must be 1."""
     failures = []
     for row in rows:

@@ -32,9 +32,11 @@ from pathlib import Path
 from typing import Any
 
 from harness import punkt
-from harness.benchmarks.base import BenchmarkData
+from harness.display import pct
 from harness.errors import HarnessError
+from harness.records import BenchmarkData
 from harness.scoring.official_compat import as_line
+from harness.scoring.options import ScoreOptions
 
 LEVELS = ("easy", "medium", "hard", "extra", "all")
 # Neither the evaluator's parser nor SQLite accepts this, so a missing answer scores 0 on
@@ -233,12 +235,9 @@ def run_official(
     bench: BenchmarkData,
     predictions: dict[str, str],
     evaluator_dir: Path,
-    keep_distinct: bool,
-    plug_value: bool,
-    etype: str,
+    options: ScoreOptions,
     only_ids: Collection[str] | None = None,
     python: str | None = None,
-    timeout_s: float = 30.0,
     workdir: Path | None = None,
 ) -> OfficialResult:
     """Score `predictions` (example id -> SQL) with the official evaluator.
@@ -249,10 +248,12 @@ def run_official(
     `placeholder_ids`. The evaluator runs with `python` (default: this interpreter, which
     has its nltk and sqlparse) in its own folder, with NLTK_DATA pointing at the punkt_tab
     that `harness prepare` put next to it, and is stopped after
-    `official_time_limit(timeout_s, examples)` seconds.
+    `official_time_limit(options.timeout_s, examples)` seconds. It runs `--etype all`
+    (EX and EM), or `exec` when `options.em` is off, with the official flags for
+    `options.keep_distinct` and `options.plug_value`.
     """
-    if etype not in ("exec", "match", "all"):
-        raise OfficialEvaluatorFailed(f"etype must be exec, match or all, not {etype!r}")
+    etype = "all" if options.em else "exec"
+    timeout_s = options.timeout_s
     evaluator_dir = check_evaluator(evaluator_dir)
     wanted = set(only_ids) if only_ids is not None else None
     examples, excluded = [], []
@@ -289,9 +290,9 @@ def run_official(
             "--table", str(tables),
             "--etype", etype,
         ]  # fmt: skip
-        if keep_distinct:
+        if options.keep_distinct:
             cmd.append("--keep_distinct")
-        if plug_value:
+        if options.plug_value:
             cmd.append("--plug_value")
         env = dict(os.environ)
         nltk_data = evaluator_dir / "nltk_data"
@@ -393,3 +394,20 @@ def compare(native_summary: dict[str, Any], official: OfficialResult) -> list[Di
             if mine != theirs:
                 out.append(Disagreement(metric, level, mine, theirs))
     return out
+
+
+def render_official(result: OfficialResult) -> str:
+    from tabulate import tabulate
+
+    table = [["count", *[result.counts.get(level, 0) for level in LEVELS]]]
+    if result.ex is not None:
+        table.append(["EX", *[pct(result.ex.get(level, 0)) for level in LEVELS]])
+    if result.em is not None:
+        table.append(["EM", *[pct(result.em.get(level, 0)) for level in LEVELS]])
+    text = tabulate(table, headers=["official", *LEVELS], tablefmt="github", disable_numparse=True)
+    text += "\n\naccuracies in % (the evaluator prints fractions to 3 decimals: the same figures)"
+    tokenizer = "minimal punkt_tab" if result.punkt.get("minimal") else "nltk punkt_tab"
+    if result.punkt_sensitive_ids:
+        tokenizer += f"; {len(result.punkt_sensitive_ids)} ids may depend on its parameters"
+    commit = result.commit[:7] or "?"
+    return text + f"\n\nofficial evaluator (test-suite-sql-eval {commit}, {tokenizer})"

@@ -26,15 +26,10 @@ _CUR_YEAR = re.compile(r"YEAR\s*\(\s*CURDATE\s*\(\s*\)\s*\)\s*", flags=re.IGNORE
 
 @functools.cache
 def _tokenizer():  # type: ignore[no-untyped-def]
-    # Imported on first use: reading a predictions file needs this module, not sqlglot.
+    # Imported on first use: writing an official-format file needs this module, not sqlglot.
     from sqlglot.tokens import Tokenizer
 
     return Tokenizer()
-
-
-def prediction_text(line: str) -> str:
-    """What the official evaluator reads from one line of its prediction file."""
-    return line.strip().split("\t")[0]
 
 
 def as_line(sql: str) -> str:

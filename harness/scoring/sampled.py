@@ -31,8 +31,8 @@ import random
 from math import comb
 from typing import Any
 
-from harness.records import Example
-from harness.scoring.worker import WorkerContext
+from harness.records import Example, Row
+from harness.scoring.engine.worker import WorkerContext
 
 VOTE_TIMEOUT_S = 10.0  # OmniSQL's major_voting: execute_sqls_parallel(..., timeout=10)
 # Fields of a judged sample kept in the example row's `samples` list.
@@ -93,10 +93,10 @@ def primary_metric(example: Example) -> str:
 
 def combine(
     example: Example,
-    sample_rows: list[dict[str, Any]],
+    sample_rows: list[Row],
     all_failed: str,
     seed: int,
-) -> dict[str, Any]:
+) -> Row:
     """The example's row from its judged samples (in sample order); see the module doc.
     `all_failed` is "wrong" (Spider) or "random" (BIRD)."""
     n = len(sample_rows)

@@ -1,68 +1,34 @@
-"""Score a predictions file against a benchmark: the stage between predictions.jsonl and
-rows.jsonl + summary.json. Knows nothing about models."""
+"""Score predictions against a loaded benchmark: the stage between predictions and
+rows.jsonl + summary.json. Takes records (BenchmarkData, PredictionSet) and ScoreOptions;
+knows nothing of models, benchmark loaders or prediction file formats (the score
+pipeline above reads the files)."""
 
 from __future__ import annotations
 
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from harness import __version__
 from harness.aggregate import aggregate
-from harness.benchmarks.base import BenchmarkData, load_benchmark
 from harness.errors import ConfigError, MissingDatabaseError, PredictionsError
 from harness.hashing import sha256_file, sha256_text
 from harness.io import dumps, write_json, write_jsonl
-from harness.predictions import PredictionSet, read_predictions
 from harness.provenance import git_state
-from harness.records import Example
-from harness.scoring.dispatch import dispatch
+from harness.records import SUMMARY_SCHEMA_VERSION, BenchmarkData, Example, PredictionSet
+from harness.scoring.engine.dispatch import dispatch
+from harness.scoring.engine.gold_cache import CacheStats, default_cache_dir, prepare_cache
+from harness.scoring.engine.worker import JudgeTask, WorkerContext
 from harness.scoring.families import FAMILIES, Family
-from harness.scoring.gold_cache import CacheStats, default_cache_dir, prepare_cache
+from harness.scoring.options import ScoreOptions
 from harness.scoring.sampled import VOTE_TIMEOUT_S, combine, sampled_metrics
-from harness.scoring.sandbox import Limits
-from harness.scoring.worker import JudgeTask, WorkerContext
 
 OFFICIAL_SPIDER_COMMIT = "e97acc546ecbee8fa27fa8dbf025ef61493a876c"
 # Bumped only when a verdict could change (not with every harness release), so runs
 # scored by different harness versions stay comparable in a leaderboard diff.
 SCORER_VERSION = "1"
-
-
-@dataclass
-class ScoreOptions:
-    keep_distinct: bool = False
-    plug_value: bool = False
-    timeout_s: float = 30.0
-    jobs: int = 0  # 0 = one worker per CPU
-    allow_missing_db: bool = False
-    resamples: int = 10_000
-    seed: int = 0
-    cache_dir: Path | None = None  # None = default cache dir; see no_cache
-    no_cache: bool = False
-    em: bool = True
-    r_ves_repeats: int = 0  # BIRD R-VES timing repetitions; 0 = off
-    # BIRD: a prediction may take max(floor, factor x the gold's own time), capped by
-    # timeout_s, so the ceiling does not depend on the grader's hardware.
-    bird_timeout_factor: float = 10.0
-    bird_timeout_floor_s: float = 5.0
-    # BIRD: the reviewed list of known-bad gold queries (None = bird/reference_exceptions.toml)
-    bird_exceptions: Path | None = None
-    limit: int | None = None  # score only the split's first N examples (a partial score)
-    # Questions the predictions file lacks are left out (a partial score) instead of an error.
-    allow_missing_predictions: bool = False
-
-    def __post_init__(self) -> None:
-        if self.timeout_s <= 0:
-            raise ConfigError(f"--timeout must be positive, got {self.timeout_s}")
-        if self.jobs < 0:
-            raise ConfigError(f"--jobs must be >= 0, got {self.jobs}")
-        if self.resamples < 1:
-            raise ConfigError(f"resamples must be >= 1, got {self.resamples}")
-        if self.limit is not None and self.limit < 1:
-            raise ConfigError(f"--limit must be >= 1, got {self.limit}")
 
 
 def family_of(bench: BenchmarkData) -> Family:
@@ -106,7 +72,7 @@ def score_benchmark(
     started = time.perf_counter()
     family = family_of(bench)
     if family.semantics == "bird-official":
-        from harness.scoring.bird_judge import load_exceptions
+        from harness.scoring.bird.judge import load_exceptions
 
         # A broken exception list stops here, before any worker starts.
         load_exceptions(options.bird_exceptions)
@@ -137,7 +103,7 @@ def score_benchmark(
             cache_stats.failed(f"cache not usable, every gold query was run: {unusable}")
             cache_dir = None
     context = WorkerContext(
-        limits=Limits(timeout_s=options.timeout_s),
+        limits=options.limits(),
         db_sha256=db_sha,
         tables=bench.tables,
         cache_dir=cache_dir,
@@ -166,11 +132,7 @@ def score_benchmark(
     jobs = options.jobs or os.cpu_count() or 1
     jobs = max(1, min(jobs, len(tasks)))
     variants = max((len(e.db_paths) for e in to_score), default=1)
-    queries_per_task = 2 * variants * (20 if options.plug_value else 1)
-    queries_per_task += options.r_ves_repeats * 2
-    hard_timeout = options.timeout_s * queries_per_task + 30.0
-    if predictions.samples:
-        hard_timeout += VOTE_TIMEOUT_S
+    hard_timeout = options.task_deadline_s(variants, bool(predictions.samples), VOTE_TIMEOUT_S)
 
     done = dispatch(tasks, context, family, options, jobs, hard_timeout, cache_dir)
     cache_stats.add(done.gold_cache)
@@ -181,7 +143,7 @@ def score_benchmark(
         # runs the prediction), so it lands in the right per-hardness group.
         for task, row in zip(tasks, final_rows, strict=True):
             if "hardness" not in row:
-                from harness.scoring.spider_judge import static_fields
+                from harness.scoring.spider.judge import static_fields
 
                 row.update(static_fields(task, context))
     if predictions.samples:
@@ -206,7 +168,7 @@ def score_benchmark(
     commit, dirty = git_state()
     excluded = excluded_missing + excluded_outage + excluded_no_pred
     summary: dict[str, Any] = {
-        "schema_version": 1,
+        "schema_version": SUMMARY_SCHEMA_VERSION,
         "harness_version": __version__,
         "harness_commit": commit,
         "dirty": dirty,
@@ -264,7 +226,7 @@ def score_benchmark(
             timeout_factor=options.bird_timeout_factor,
             timeout_floor_s=options.bird_timeout_floor_s,
         )
-        from harness.scoring.bird_judge import reference_report
+        from harness.scoring.bird.judge import reference_report
 
         summary["reference"] = reference_report(
             final_rows, options.resamples, options.seed, options.bird_exceptions
@@ -322,88 +284,3 @@ def _generation_figures(preds: PredictionSet, ids: list[str]) -> dict[str, Any] 
     if out["cost_usd"] is not None:
         out["cost_per_1k_questions_usd"] = out["cost_usd"] / len(metas) * 1000
     return out
-
-
-def load_for_scoring(
-    bench: str,
-    data_dir: Path | None,
-    split: str,
-    pred_path: Path,
-    db_dir: Path | None = None,
-    **loader_options: Any,
-) -> tuple[BenchmarkData, PredictionSet]:
-    """The benchmark's first `limit` examples (all when None) and their predictions, joined
-    by id (errors name the file and line).
-
-    The predictions are read against the whole split, so a file for the whole split and
-    one for just the first `limit` questions are both accepted.
-    """
-    limit = loader_options.pop("limit", None)
-    allow_missing = bool(loader_options.pop("allow_missing_predictions", False))
-    data = load_benchmark(bench, data_dir=data_dir, split=split, db_dir=db_dir, **loader_options)
-    preds = _read_for(bench, Path(pred_path), data, limit, allow_missing)
-    return data.limited(limit), preds
-
-
-def _read_for(
-    bench: str, pred_path: Path, data: BenchmarkData, limit: int | None, allow_missing: bool
-) -> PredictionSet:
-    """`pred_path` joined to the whole split `data`, of which the first `limit` are scored."""
-    if bench == "bird":
-        from harness.benchmarks.bird import read_bird_predictions
-
-        return read_bird_predictions(pred_path, data, limit=limit, allow_missing=allow_missing)
-    return read_predictions(pred_path, data.examples, limit=limit, allow_missing=allow_missing)
-
-
-def score_files(
-    bench: str,
-    data_dir: Path | None,
-    split: str,
-    pred_path: Path,
-    out_dir: Path,
-    db_dir: Path | None = None,
-    options: ScoreOptions | None = None,
-    **loader_options: Any,
-) -> dict[str, Any]:
-    """Load benchmark + predictions from disk and score them (what `harness score` runs)."""
-    options = options or ScoreOptions()
-    data, preds = load_for_scoring(
-        bench, data_dir, split, pred_path, db_dir, limit=options.limit,
-        allow_missing_predictions=options.allow_missing_predictions, **loader_options,
-    )  # fmt: skip
-    return score_benchmark(data, preds, Path(out_dir), options, predictions_path=Path(pred_path))
-
-
-def score_many_files(
-    bench: str,
-    data_dir: Path | None,
-    split: str,
-    pred_paths: list[Path],
-    out_dir: Path,
-    db_dir: Path | None = None,
-    options: ScoreOptions | None = None,
-) -> list[tuple[Path, dict[str, Any]]]:
-    """Several predictions files against one benchmark, each into `out_dir/<file stem>/`.
-
-    Cheaper than one `harness score` per file: the benchmark is loaded once, the worker
-    server starts once, and with the cache on each file reuses every verdict an earlier
-    file reached for the same question and SQL (see verdict_cache). Every file is read
-    and checked before anything is scored.
-    """
-    options = options or ScoreOptions()
-    stems = [Path(p).stem for p in pred_paths]
-    clashes = sorted({s for s in stems if stems.count(s) > 1})
-    if clashes:
-        raise ConfigError(
-            f"--pred files must have distinct names (each gets {out_dir}/<name>/): "
-            f"{', '.join(clashes)} given more than once"
-        )
-    data = load_benchmark(bench, data_dir=data_dir, split=split, db_dir=db_dir)
-    limit, allow_missing = options.limit, options.allow_missing_predictions
-    loaded = [(Path(p), _read_for(bench, Path(p), data, limit, allow_missing)) for p in pred_paths]
-    data = data.limited(limit)
-    return [
-        (path, score_benchmark(data, preds, Path(out_dir) / path.stem, options, path))
-        for path, preds in loaded
-    ]

@@ -11,8 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.benchmarks.base import BenchmarkData
-from harness.scoring.bird_judge import exception_list_identity, load_exceptions
+from harness.records import BenchmarkData, Row
+from harness.scoring.bird.judge import exception_list_identity, load_exceptions
+from harness.scoring.options import ScoreOptions
 
 PERFECT = {"ex": 1, "ex_strict": 1, "soft_f1": 1.0}
 
@@ -66,11 +67,11 @@ def exception_list_problems(bench: BenchmarkData, path: Path | None = None) -> l
 
 
 def bird_verdict(
-    rows: list[dict[str, Any]], bench: BenchmarkData, options: Any
+    rows: list[Row], bench: BenchmarkData, options: ScoreOptions
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The selftest verdict on gold scored against itself: the rows' failures, the
     exception list's contradictions with this split, and which references it excused."""
-    path = getattr(options, "bird_exceptions", None)
+    path = options.bird_exceptions
     failures = selftest_failures(rows)
     failures += [
         {"id": None, "db_id": None, "problem": p, "error": None}

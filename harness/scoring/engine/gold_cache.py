@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.io import cache_root
-from harness.scoring.sandbox import ExecResult
+from harness.scoring.engine.sandbox import ExecResult
 
 SCHEMA_VERSION = 2
 FILE_NAME = "gold-results.sqlite"

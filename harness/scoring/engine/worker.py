@@ -12,15 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from harness.records import Example
-from harness.scoring.gold_cache import CacheStats, GoldCache, cache_key
-from harness.scoring.sandbox import ExecResult, Limits, execute, open_readonly
+from harness.scoring.engine.gold_cache import CacheStats, GoldCache, cache_key
+from harness.scoring.engine.sandbox import ExecResult, Limits, execute, open_readonly
+from harness.scoring.options import ScoreOptions
 
 
 @dataclass(frozen=True)
 class JudgeTask:
     example: Example
     pred_sql: str  # the prediction as given (raw text, not preprocessed)
-    options: Any  # harness.scoring.scorer.ScoreOptions (kept untyped to avoid a cycle)
+    options: ScoreOptions
     vote: bool = False  # a sample of several: also compute its majority-vote key
 
 

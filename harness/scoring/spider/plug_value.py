@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterator
 from itertools import product
 
-from harness.scoring.official_lexer import Kind, first_statement, statements, tokenize
+from harness.scoring.spider.lexer import Kind, first_statement, statements, tokenize
 
 _SLOT = "VALUERARE"
 _FLOAT = re.compile(r"[-+]?\d*\.\d+")

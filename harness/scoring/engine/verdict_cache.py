@@ -27,7 +27,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from harness.scoring.gold_cache import BUSY_TIMEOUT_S, FILE_NAME, CacheStats
+from harness.records import Row
+from harness.scoring.engine.gold_cache import BUSY_TIMEOUT_S, FILE_NAME, CacheStats
 
 VERDICT_VERSION = 1
 _BATCH = 500
@@ -48,11 +49,12 @@ def code_fingerprint() -> str:
     )
 
     digest = hashlib.sha256()
-    scoring = Path(__file__).resolve().parent
-    for path in [*sorted(scoring.rglob("*.py")), scoring.parent / "records.py"]:
-        digest.update(
-            str(path.relative_to(scoring.parent)).encode() + b"\0" + path.read_bytes() + b"\0"
-        )
+    # Every module a verdict can depend on: the scoring package and the records and
+    # metric metadata it reads.
+    scoring = Path(__file__).resolve().parents[1]
+    package = scoring.parent
+    for path in [*sorted(scoring.rglob("*.py")), package / "records.py", package / "metrics.py"]:
+        digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes() + b"\0")
     versions = (sqlite3.sqlite_version, sys.version, str(VERDICT_VERSION))
     digest.update(sqlglot_version + b"\0" + "\0".join(versions).encode())
     return digest.hexdigest()
@@ -91,10 +93,10 @@ class VerdictCache:
         conn.execute("PRAGMA synchronous=NORMAL")  # as in GoldCache
         return conn
 
-    def load(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+    def load(self, keys: Iterable[str]) -> dict[str, Row]:
         """The stored row (its `id` is the example's that first produced it) per known key."""
         wanted = sorted(set(keys))
-        found: dict[str, dict[str, Any]] = {}
+        found: dict[str, Row] = {}
         try:
             conn = self._connect()
             try:
@@ -116,7 +118,7 @@ class VerdictCache:
             return {}
         return found
 
-    def store(self, rows: dict[str, dict[str, Any]]) -> None:
+    def store(self, rows: dict[str, Row]) -> None:
         if not rows:
             return
         items = [(k, pickle.dumps(row, protocol=5)) for k, row in rows.items()]

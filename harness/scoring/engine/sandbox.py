@@ -17,7 +17,7 @@ layers, each of which alone would stop a write:
 wall-clock deadline passes (status ``timeout``), SQLITE_LIMIT_LENGTH caps any single
 string or blob (an ``error``), and the result is fetched in chunks whose row count and
 approximate size are checked as they arrive (``too_large``). A hard kill of a worker that
-gets stuck anyway is the job of `harness.scoring.pool`.
+gets stuck anyway is the job of `harness.scoring.engine.pool`.
 
 Result semantics match the official Spider evaluator (test-suite-sql-eval,
 exec_eval.py), which runs ``cursor.execute(query)`` then ``fetchall()`` on a connection

@@ -30,7 +30,7 @@ from sqlglot.dialects.sqlite import SQLite
 from sqlglot.errors import SqlglotError
 from sqlglot.tokens import Token, Tokenizer, TokenType
 
-from harness.scoring.spider_structure import UnsupportedSQL
+from harness.scoring.spider.structure import UnsupportedSQL
 
 
 class SpiderDialect(SQLite):

@@ -22,8 +22,8 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 from sqlglot.tokens import Token, TokenType
 
-from harness.scoring import spider_words as words
-from harness.scoring.spider_structure import (
+from harness.scoring.spider import words as words
+from harness.scoring.spider.structure import (
     AGG_OPS,
     UNIT_OPS,
     WHERE_OPS,

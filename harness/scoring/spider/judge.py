@@ -9,12 +9,13 @@ from __future__ import annotations
 from itertools import chain
 from typing import Any
 
+from harness.records import Row
 from harness.scoring import official_compat as oc
+from harness.scoring.engine.sandbox import ExecResult
+from harness.scoring.engine.worker import JudgeTask, WorkerContext
 from harness.scoring.exec_match import results_equal
 from harness.scoring.failures import describe_mismatch, label_failure
-from harness.scoring.plug_value import plugged_predictions
-from harness.scoring.sandbox import ExecResult
-from harness.scoring.worker import JudgeTask, WorkerContext
+from harness.scoring.spider.plug_value import plugged_predictions
 
 
 def _schema_and_kmap(ctx: WorkerContext, db_id: str, db_path: Any) -> tuple[Any, dict]:
@@ -27,15 +28,15 @@ def _schema_and_kmap(ctx: WorkerContext, db_id: str, db_path: Any) -> tuple[Any,
     return ctx.memo[key]
 
 
-def static_fields(task: JudgeTask, ctx: WorkerContext) -> dict[str, Any]:
+def static_fields(task: JudgeTask, ctx: WorkerContext) -> Row:
     """Hardness and exact match: what can be judged without running the prediction (the
     scorer fills these in for a row whose worker crashed or hung)."""
     return _hardness_and_em(task, ctx, oc.official_prediction(task.pred_sql))
 
 
-def _hardness_and_em(task: JudgeTask, ctx: WorkerContext, pred: str) -> dict[str, Any]:
+def _hardness_and_em(task: JudgeTask, ctx: WorkerContext, pred: str) -> Row:
     ex = task.example
-    out: dict[str, Any] = {"hardness": None, "em": None}
+    out: Row = {"hardness": None, "em": None}
     try:
         from harness.scoring.exact_match import exact_match, hardness
 
@@ -74,10 +75,10 @@ def _judge_one(
     return ex_ok, True, first_gold, first_pred  # type: ignore[return-value]
 
 
-def judge_spider(task: JudgeTask, ctx: WorkerContext) -> dict[str, Any]:
+def judge_spider(task: JudgeTask, ctx: WorkerContext) -> Row:
     ex, opts = task.example, task.options
     pred = oc.official_prediction(task.pred_sql)
-    row: dict[str, Any] = {
+    row: Row = {
         "id": ex.id,
         "db_id": ex.db_id,
         "pred_sql": task.pred_sql,

@@ -8,30 +8,15 @@ then needs all N samples, and an outage in any of them leaves the id unscored.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 
 from harness.errors import PredictionsError
 from harness.io import jsonl_objects
-from harness.records import Example
-from harness.scoring.official_compat import prediction_text
+from harness.records import BenchmarkData, Example, PredictionSet
+from harness.registry import Registry
 
 _SHOW = 10
-
-
-@dataclass
-class PredictionSet:
-    """Predicted SQL by example id, plus the ids whose generation hit a provider outage."""
-
-    sql: dict[str, str]
-    outage_ids: list[str] = field(default_factory=list)
-    fmt: str = "jsonl"
-    # Generation figures (latency, tokens, cost) when the file carries them.
-    meta: dict[str, dict[str, object]] = field(default_factory=dict)
-    # Questions in scope without a line, accepted only with allow_missing (a partial score).
-    missing_ids: list[str] = field(default_factory=list)
-    # Sampled files only: each id's SQL by sample index (`sql` then holds sample 0's).
-    samples: dict[str, list[str]] = field(default_factory=dict)
 
 
 class SampleCollector:
@@ -115,6 +100,11 @@ def _looks_like_jsonl(path: Path, first_line: str) -> bool:
 def _id_list(ids: list[str]) -> str:
     shown = ", ".join(ids[:_SHOW])
     return shown + (f", ... ({len(ids)} in all)" if len(ids) > _SHOW else "")
+
+
+def prediction_text(line: str) -> str:
+    """What the official evaluator reads from one line of its prediction file."""
+    return line.strip().split("\t")[0]
 
 
 def read_text(path: Path) -> str:
@@ -261,3 +251,24 @@ def join_to_split(
         samples={k: v for k, v in preds.samples.items() if k in in_scope},
         missing_ids=missing,
     )
+
+
+Reader = Callable[..., PredictionSet]
+
+# Benchmarks whose predictions files are not Spider's (official lines or JSONL by id).
+READERS: Registry[Reader] = Registry(
+    "predictions reader",
+    {"bird": "harness.predictions.bird:read_bird_predictions"},
+    callable,
+    "a reader function",
+)
+
+
+def read_for_benchmark(
+    data: BenchmarkData, path: Path, *, limit: int | None = None, allow_missing: bool = False
+) -> PredictionSet:
+    """`path` read in the format of `data`'s benchmark and joined to the whole split, of
+    which the first `limit` are in scope."""
+    if data.name in READERS:
+        return READERS.get(data.name)(path, data, limit=limit, allow_missing=allow_missing)
+    return read_predictions(path, data.examples, limit=limit, allow_missing=allow_missing)

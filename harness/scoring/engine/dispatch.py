@@ -1,8 +1,8 @@
 """Judge a list of tasks: reuse stored verdicts, judge each distinct remaining task once in
 the isolated worker pool, and say what the caches did.
 
-The pool (harness.scoring.pool) gives every task its crash and hang isolation; this module
-only decides which tasks need it. Tasks whose verdict key (harness.scoring.verdict_cache)
+The pool (harness.scoring.engine.pool) gives every task its crash and hang isolation; this module
+only decides which tasks need it. Tasks whose verdict key (harness.scoring.engine.verdict_cache)
 is already stored, or equals another task's in the same run, are not sent to a worker: their
 row is a copy with the example's own id. When every verdict is known, no worker starts.
 """
@@ -15,12 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.scoring.families import FAMILIES, Family, resolve
-from harness.scoring.gold_cache import CacheStats
-from harness.scoring.pool import run_isolated
+from harness.records import Row
+from harness.scoring.engine.gold_cache import CacheStats
+from harness.scoring.engine.pool import run_isolated
+from harness.scoring.engine.verdict_cache import VerdictCache, verdict_key
+from harness.scoring.engine.worker import JudgeTask, WorkerContext, current_context, init_worker
+from harness.scoring.families import FAMILIES, Family, judge_of
+from harness.scoring.options import ScoreOptions
 from harness.scoring.sampled import vote_key
-from harness.scoring.verdict_cache import VerdictCache, verdict_key
-from harness.scoring.worker import JudgeTask, WorkerContext, current_context, init_worker
 
 
 @dataclass
@@ -28,14 +30,14 @@ class Outcome:
     """A worker's answer for one task: the row, what the gold cache did, and whether the
     row may be stored for reuse (False once anything in it depended on the clock)."""
 
-    row: dict[str, Any]
+    row: Row
     cache: CacheStats = field(default_factory=CacheStats)
     reusable: bool = False
 
 
 @dataclass
 class Dispatched:
-    rows: list[dict[str, Any]]
+    rows: list[Row]
     gold_cache: CacheStats
     verdict_cache: CacheStats  # failures of the verdict store itself
     reused: int = 0  # rows copied from stored verdicts
@@ -48,7 +50,7 @@ def judge_in_worker(task: JudgeTask) -> Outcome:
     key = ("judge", ctx.family)
     judge = ctx.memo.get(key)
     if judge is None:
-        judge = ctx.memo[key] = resolve(FAMILIES[ctx.family].judge)
+        judge = ctx.memo[key] = judge_of(FAMILIES[ctx.family])
     ctx.settled = True
     try:
         row = judge(task, ctx)
@@ -60,7 +62,7 @@ def judge_in_worker(task: JudgeTask) -> Outcome:
     return Outcome(row, ctx.take_cache_stats(), ctx.settled)
 
 
-def failed_row(task: JudgeTask, reason: str) -> dict[str, Any]:
+def failed_row(task: JudgeTask, reason: str) -> Row:
     ex = task.example
     label = "timeout" if reason.startswith("timeout") else "resource_limit"
     return {
@@ -80,7 +82,7 @@ def _failed_outcome(task: JudgeTask, reason: str) -> Outcome:
     return Outcome(failed_row(task, reason))
 
 
-def _verdict_options(options: Any) -> dict[str, Any]:
+def _verdict_options(options: ScoreOptions) -> dict[str, Any]:
     # Everything in ScoreOptions that can change a row (the rest is bookkeeping).
     return {
         "keep_distinct": options.keep_distinct,
@@ -104,7 +106,7 @@ def dispatch(
     out = Dispatched([{} for _ in tasks], CacheStats(), CacheStats())
     keys: list[str | None] = [None] * len(tasks)
     store = None
-    known: dict[str, dict[str, Any]] = {}
+    known: dict[str, Row] = {}
     if family.reusable_verdicts:
         opts = _verdict_options(options)
         schemas: dict[str, str] = {}  # db_id -> its schema entry as canonical JSON
@@ -137,7 +139,7 @@ def dispatch(
     out.duplicates = len(copies)
     out.judged = len(to_judge)
 
-    fresh: dict[str, dict[str, Any]] = {}
+    fresh: dict[str, Row] = {}
     if to_judge:
         results = run_isolated(
             judge_in_worker,
@@ -162,7 +164,7 @@ def dispatch(
     return out
 
 
-def _with_id(row: dict[str, Any], task: JudgeTask) -> dict[str, Any]:
+def _with_id(row: Row, task: JudgeTask) -> Row:
     copy = dict(row)
     copy["id"] = task.example.id
     return copy

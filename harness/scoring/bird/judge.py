@@ -10,8 +10,8 @@ absolute 30 s, so what passes depends on the grader's machine. Here the predicti
 
     budget = min(options.timeout_s, max(floor, factor * gold_time))
 
-with factor 10 and floor 5 s by default (`options.bird_timeout_factor` /
-`options.bird_timeout_floor_s` override them when present): a prediction may be ten
+with factor 10 and floor 5 s by default (`--bird-timeout-factor` / `--bird-timeout-floor`,
+ScoreOptions' fields): a prediction may be ten
 times slower than the gold query on the same machine, never less than 5 s, never more
 than the global cap. The gold itself runs under the cap; a gold that fails or exceeds it
 makes the row `reference_invalid` (reported with its reason, and scored 0 as the official
@@ -33,14 +33,14 @@ from sqlglot.tokens import TokenType
 
 from harness.errors import DataError
 from harness.hashing import sha256_file, sha256_text
-from harness.scoring import bird_metrics as bm
+from harness.records import Row
+from harness.scoring.bird import metrics as bm
+from harness.scoring.engine.sandbox import ExecResult
+from harness.scoring.engine.worker import JudgeTask, WorkerContext
 from harness.scoring.failures import describe_mismatch, label_failure
-from harness.scoring.sandbox import ExecResult
-from harness.scoring.worker import JudgeTask, WorkerContext
+from harness.scoring.options import ScoreOptions
 
-TIMEOUT_FACTOR = 10.0
-TIMEOUT_FLOOR_S = 5.0
-EXCEPTIONS_FILE = Path(__file__).resolve().parents[2] / "bird" / "reference_exceptions.toml"
+EXCEPTIONS_FILE = Path(__file__).resolve().parents[3] / "bird" / "reference_exceptions.toml"
 
 
 # ---------------------------------------------------------------- reference exceptions
@@ -127,11 +127,9 @@ def has_statement(sql: str) -> bool:
         return bool(sql.strip())
 
 
-def prediction_budget(options: Any, gold_time_s: float) -> float:
-    cap = float(options.timeout_s)
-    factor = float(getattr(options, "bird_timeout_factor", TIMEOUT_FACTOR))
-    floor = float(getattr(options, "bird_timeout_floor_s", TIMEOUT_FLOOR_S))
-    return min(cap, max(floor, factor * gold_time_s))
+def prediction_budget(options: ScoreOptions, gold_time_s: float) -> float:
+    floor, factor = options.bird_timeout_floor_s, options.bird_timeout_factor
+    return min(options.timeout_s, max(floor, factor * gold_time_s))
 
 
 def _gold_time(ctx: WorkerContext, db: Path, sql: str, result: ExecResult, cap: float) -> float:
@@ -172,11 +170,11 @@ def _r_ves(
 # ---------------------------------------------------------------- the judge
 
 
-def judge_bird(task: JudgeTask, ctx: WorkerContext) -> dict[str, Any]:
+def judge_bird(task: JudgeTask, ctx: WorkerContext) -> Row:
     example, options = task.example, task.options
     pred_sql = task.pred_sql if isinstance(task.pred_sql, str) else ""
-    repeats = int(getattr(options, "r_ves_repeats", 0) or 0)
-    row: dict[str, Any] = {
+    repeats = options.r_ves_repeats
+    row: Row = {
         "id": example.id,
         "db_id": example.db_id,
         "difficulty": example.difficulty,
@@ -198,7 +196,7 @@ def judge_bird(task: JudgeTask, ctx: WorkerContext) -> dict[str, Any]:
         "failure": None,
     }
     try:
-        entry = listed_exception(example, getattr(options, "bird_exceptions", None))
+        entry = listed_exception(example, options.bird_exceptions)
     except DataError as exc:
         entry = None
         row["reference_reason"] = f"exception list unreadable: {exc}"
@@ -212,7 +210,7 @@ def judge_bird(task: JudgeTask, ctx: WorkerContext) -> dict[str, Any]:
         row.update(error="database missing", failure="missing_database")
         return row
     db = example.db_paths[0]
-    cap = float(options.timeout_s)
+    cap = options.timeout_s
 
     gold = ctx.gold(db, example.gold_sql, timeout_s=cap)
     if gold.status != "ok":
@@ -290,7 +288,7 @@ def _test_suite(
 
 
 def reference_report(
-    rows: list[dict[str, Any]],
+    rows: list[Row],
     resamples: int = 10_000,
     seed: int = 0,
     exceptions_path: Path | None = None,

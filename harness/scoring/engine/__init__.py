@@ -1,0 +1,1 @@
+"""The machinery that runs untrusted SQL: the sandbox, the worker pool and the caches."""

@@ -1,0 +1,1 @@
+"""Spider's official semantics: the grammar, the judge, plug-value and the lexer."""
