@@ -11,13 +11,13 @@ shape; not an excerpt of the dataset).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from harness.benchmarks.fixture import schema_from_context
 from harness.errors import DataError
 from harness.hashing import sha256_text
+from harness.io import jsonl_objects, read_json
 from harness.records import BenchmarkData, Example
 
 FIELDS = ("question", "context", "answer")
@@ -28,24 +28,12 @@ def default_dir() -> Path:
 
 
 def _records(path: Path) -> list[tuple[int, dict[str, Any]]]:
-    text = path.read_text(encoding="utf-8")
+    """(position, row): a JSON list of rows (.json) or one row per line (JSONL)."""
     if path.suffix == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}: invalid JSON: {exc}") from None
-        if not isinstance(data, list):
-            raise DataError(f"{path}: expected a JSON list of rows")
+        data = read_json(path, DataError, expect=list)
         return [(i + 1, r) for i, r in enumerate(data)]
-    out = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            out.append((lineno, json.loads(line)))
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}:{lineno}: invalid JSON: {exc.msg}") from None
-    return out
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return list(jsonl_objects(lines, path, DataError))
 
 
 def load_create_context(

@@ -6,21 +6,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from harness import metrics
 from harness.metrics import Reporting
-from harness.records import BenchmarkData, Row
+from harness.records import Row
 from harness.registry import Registry
 from harness.scoring.engine.worker import JudgeTask, WorkerContext
-from harness.scoring.options import ScoreOptions
+from harness.scoring.selftest import Verdict
 
 # (task, worker context) -> row; imported inside the worker, on first use.
 Judge = Callable[[JudgeTask, WorkerContext], Row]
 # (gold-vs-gold rows, benchmark, options) -> (failures, details): the selftest verdict.
-SelftestVerdict = Callable[
-    [list[Row], BenchmarkData, ScoreOptions], tuple[list[dict[str, Any]], dict[str, Any]]
-]
+SelftestVerdict = Verdict
 
 JUDGES: Registry[Judge] = Registry(
     "judge",
@@ -35,9 +32,9 @@ JUDGES: Registry[Judge] = Registry(
 SELFTEST_VERDICTS: Registry[SelftestVerdict] = Registry(
     "selftest verdict",
     {
-        "spider": "harness.scoring.spider.selftest:spider_verdict",
+        "spider": "harness.scoring.selftest:spider_verdict",
         "bird": "harness.scoring.bird.selftest:bird_verdict",
-        "no-database": "harness.scoring.nodb_judge:nodb_verdict",
+        "no-database": "harness.scoring.selftest:nodb_verdict",
     },
     callable,
     "a verdict function",

@@ -16,10 +16,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from harness.records import BenchmarkData, Row
+from harness.records import Row
 from harness.scoring import official_compat as oc
 from harness.scoring.engine.worker import JudgeTask, WorkerContext
-from harness.scoring.options import ScoreOptions
 
 _LITERAL = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|`[^`]*`")
 _TOKEN = re.compile(r"\w+|[^\w\s]")
@@ -87,18 +86,3 @@ def judge_nodb(task: JudgeTask, ctx: WorkerContext) -> Row:
     if row["em"] == 0:
         row["failure"] = "no_select" if not task.pred_sql.strip() else "structure"
     return row
-
-
-def nodb_verdict(
-    rows: list[Row], bench: BenchmarkData, options: ScoreOptions
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Gold against itself: every exact-set and string verdict must be 1."""
-    failures = []
-    for row in rows:
-        bad = [m for m in ("em", "string_match") if row.get(m) is not None and row[m] != 1]
-        if bad:
-            failures.append(
-                {"id": row["id"], "db_id": row["db_id"], "problem": ",".join(bad),
-                 "error": row.get("error")}
-            )  # fmt: skip
-    return failures, {}

@@ -202,11 +202,11 @@ def find_evaluator(data_dir: Path | None = None) -> Path:
     return check_evaluator(get_asset("official-evaluator").dest(data_dir))
 
 
-def _link_databases(bench: BenchmarkData, root: Path, ids: set[str]) -> None:
+def _link_databases(data: BenchmarkData, root: Path, ids: set[str]) -> None:
     """root/<db_id>/<db_id>.sqlite plus one link per other variant, pointing at exactly
     the files the native scorer judges on."""
     seen: set[str] = set()
-    for ex in bench.examples:
+    for ex in data.examples:
         if ex.id not in ids or ex.db_id in seen:
             continue
         seen.add(ex.db_id)
@@ -221,10 +221,10 @@ def _link_databases(bench: BenchmarkData, root: Path, ids: set[str]) -> None:
             (folder / name).symlink_to(Path(path).resolve())
 
 
-def _tables_json(bench: BenchmarkData, db_ids: set[str]) -> list[dict[str, Any]]:
+def _tables_json(data: BenchmarkData, db_ids: set[str]) -> list[dict[str, Any]]:
     tables = []
     for db_id in sorted(db_ids):
-        entry = bench.tables.get(db_id)
+        entry = data.tables.get(db_id)
         if entry is None:
             raise OfficialEvaluatorFailed(f"no tables.json entry for {db_id}: exact match needs it")
         tables.append({"db_id": db_id, **entry})
@@ -232,7 +232,7 @@ def _tables_json(bench: BenchmarkData, db_ids: set[str]) -> list[dict[str, Any]]
 
 
 def run_official(
-    bench: BenchmarkData,
+    data: BenchmarkData,
     predictions: dict[str, str],
     evaluator_dir: Path,
     options: ScoreOptions,
@@ -257,7 +257,7 @@ def run_official(
     evaluator_dir = check_evaluator(evaluator_dir)
     wanted = set(only_ids) if only_ids is not None else None
     examples, excluded = [], []
-    for ex in bench.examples:
+    for ex in data.examples:
         if wanted is not None and ex.id not in wanted:
             continue
         (examples if ex.db_paths else excluded).append(ex)
@@ -279,8 +279,8 @@ def run_official(
         gold.write_text("\n".join(gold_lines) + "\n", encoding="utf-8")
         pred.write_text("\n".join(pred_lines) + "\n", encoding="utf-8")
         db_ids = {ex.db_id for ex in examples}
-        _link_databases(bench, tmpdir / "database", {ex.id for ex in examples})
-        tables.write_text(json.dumps(_tables_json(bench, db_ids)), encoding="utf-8")
+        _link_databases(data, tmpdir / "database", {ex.id for ex in examples})
+        tables.write_text(json.dumps(_tables_json(data, db_ids)), encoding="utf-8")
         cmd = [
             python or sys.executable,
             "evaluation.py",

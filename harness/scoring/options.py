@@ -38,7 +38,7 @@ class ScoreOptions:
     plug_value: bool = option(
         False, "--plug-value", "Also try the prediction with gold literals plugged in (official)."
     )
-    timeout_s: float = option(30.0, "--timeout", "Per-query time limit in seconds.")
+    timeout_s: float = option(Limits.timeout_s, "--timeout", "Per-query time limit in seconds.")
     jobs: int = option(0, "--jobs", "Worker processes (0 = one per CPU).")
     allow_missing_db: bool = option(
         False,

@@ -31,17 +31,17 @@ OFFICIAL_SPIDER_COMMIT = "e97acc546ecbee8fa27fa8dbf025ef61493a876c"
 SCORER_VERSION = "1"
 
 
-def family_of(bench: BenchmarkData) -> Family:
+def family_of(data: BenchmarkData) -> Family:
     try:
-        return FAMILIES[bench.name]
+        return FAMILIES[data.name]
     except KeyError:
-        raise ConfigError(f"no scorer for benchmark {bench.name!r}") from None
+        raise ConfigError(f"no scorer for benchmark {data.name!r}") from None
 
 
 def _data_provenance(
-    bench: BenchmarkData, examples: list[Example], db_sha: dict[str, str]
+    data: BenchmarkData, examples: list[Example], db_sha: dict[str, str]
 ) -> dict[str, Any]:
-    files = {p.name: sha256_file(p) for p in bench.data_files if p.is_file()}
+    files = {p.name: sha256_file(p) for p in data.data_files if p.is_file()}
     dbs: dict[str, str] = {}
     for ex in examples:
         for path in ex.db_paths:
@@ -51,18 +51,18 @@ def _data_provenance(
     return {"files": files, "databases": dict(sorted(dbs.items())), "sha256": combined}
 
 
-def check_databases(bench: BenchmarkData, options: ScoreOptions) -> None:
+def check_databases(data: BenchmarkData, options: ScoreOptions) -> None:
     """Refuse, before anything runs, a benchmark with missing databases unless a partial
     score was asked for (--allow-partial)."""
-    missing = set(bench.missing_db_ids)
+    missing = set(data.missing_db_ids)
     if missing and not options.allow_missing_db:
-        n_affected = sum(1 for e in bench.examples if e.db_id in missing)
-        where = str(bench.data_files[0].parent) if bench.data_files else "the data directory"
+        n_affected = sum(1 for e in data.examples if e.db_id in missing)
+        where = str(data.data_files[0].parent) if data.data_files else "the data directory"
         raise MissingDatabaseError(sorted(missing), n_affected, where)
 
 
 def score_benchmark(
-    bench: BenchmarkData,
+    data: BenchmarkData,
     predictions: PredictionSet,
     out_dir: Path,
     options: ScoreOptions,
@@ -70,25 +70,25 @@ def score_benchmark(
 ) -> dict[str, Any]:
     """Score every example that can be scored; write rows.jsonl and summary.json."""
     started = time.perf_counter()
-    family = family_of(bench)
+    family = family_of(data)
     if family.semantics == "bird-official":
         from harness.scoring.bird.judge import load_exceptions
 
         # A broken exception list stops here, before any worker starts.
         load_exceptions(options.bird_exceptions)
-    check_databases(bench, options)
-    missing_db = set(bench.missing_db_ids)
+    check_databases(data, options)
+    missing_db = set(data.missing_db_ids)
     outage = set(predictions.outage_ids)
     no_pred = set(predictions.missing_ids)
     to_score = [
         e
-        for e in bench.examples
+        for e in data.examples
         if e.db_id not in missing_db and e.id not in outage and e.id not in no_pred
     ]
-    excluded_missing = [e.id for e in bench.examples if e.db_id in missing_db]
-    excluded_outage = [e.id for e in bench.examples if e.id in outage and e.db_id not in missing_db]
+    excluded_missing = [e.id for e in data.examples if e.db_id in missing_db]
+    excluded_outage = [e.id for e in data.examples if e.id in outage and e.db_id not in missing_db]
     excluded_no_pred = [
-        e.id for e in bench.examples if e.id in no_pred and e.db_id not in missing_db
+        e.id for e in data.examples if e.id in no_pred and e.db_id not in missing_db
     ]
 
     # Each database file is hashed once per run (examples share a handful of files).
@@ -105,9 +105,9 @@ def score_benchmark(
     context = WorkerContext(
         limits=options.limits(),
         db_sha256=db_sha,
-        tables=bench.tables,
+        tables=data.tables,
         cache_dir=cache_dir,
-        family=bench.name if bench.name in FAMILIES else "spider",
+        family=data.name if data.name in FAMILIES else "spider",
     )
     joined = predictions.samples or predictions.sql
     unjoined = [e.id for e in to_score if e.id not in joined]
@@ -156,8 +156,8 @@ def score_benchmark(
             )
             for e in to_score
         ]
-    n_split = bench.n_split or len(bench.examples)
-    n_unrequested = n_split - len(bench.examples)
+    n_split = data.n_split or len(data.examples)
+    n_unrequested = n_split - len(data.examples)
     for ex, row in zip(to_score, final_rows, strict=True):
         if ex.difficulty and "difficulty" not in row:
             row["difficulty"] = ex.difficulty
@@ -172,9 +172,9 @@ def score_benchmark(
         "harness_version": __version__,
         "harness_commit": commit,
         "dirty": dirty,
-        "benchmark": bench.name,
-        "split": bench.split,
-        "test_suite": bench.test_suite,
+        "benchmark": data.name,
+        "split": data.split,
+        "test_suite": data.test_suite,
         "n": len(final_rows),
         "n_total": n_split,
         "excluded": {
@@ -195,7 +195,7 @@ def score_benchmark(
     if predictions.samples:
         summary["sampling"] = {
             "samples": n_samples,
-            "correct_by": "ts" if bench.test_suite else "ex",
+            "correct_by": "ts" if data.test_suite else "ex",
             "pass_at_k": "unbiased estimator 1 - C(n-c,k)/C(n,k)",
             "vote": "OmniSQL major_voting: execution result as a set of rows, largest group, "
             "tie to the earliest; failed executions do not vote",
@@ -234,7 +234,7 @@ def score_benchmark(
         evidence = {bool(e.extra.get("evidence_used", True)) for e in to_score}
         summary["evidence"] = evidence.pop() if len(evidence) == 1 else None
     summary["scorer"] = scorer
-    summary["data"] = _data_provenance(bench, to_score, db_sha)
+    summary["data"] = _data_provenance(data, to_score, db_sha)
     if predictions_path is not None:
         summary["predictions"] = {
             "path": str(predictions_path),

@@ -21,7 +21,6 @@ evaluator scores it).
 from __future__ import annotations
 
 import functools
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ from sqlglot.tokens import TokenType
 
 from harness.errors import DataError
 from harness.hashing import sha256_file, sha256_text
+from harness.io import read_toml
 from harness.records import Row
 from harness.scoring.bird import metrics as bm
 from harness.scoring.engine.sandbox import ExecResult
@@ -62,12 +62,7 @@ def exception_list_identity(path: Path | None = None) -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=4)
 def _read_exceptions(path: Path) -> dict[int, dict[str, Any]]:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError(f"{path}: BIRD reference exception list not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise DataError(f"{path}: invalid TOML: {exc}") from None
+    data = read_toml(path, DataError, missing="BIRD reference exception list not found")
     tables = data.get("exception", [])
     if not isinstance(tables, list):
         raise DataError(f"{path}: 'exception' must be an array of tables ([[exception]])")

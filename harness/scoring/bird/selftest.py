@@ -47,27 +47,27 @@ def selftest_failures(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return failures
 
 
-def exception_list_problems(bench: BenchmarkData, path: Path | None = None) -> list[str]:
+def exception_list_problems(data: BenchmarkData, path: Path | None = None) -> list[str]:
     """Entries of the exception list that contradict this split (wrong db_id).
 
     An entry whose question_id is not in the split, or whose gold text this split has
     corrected, simply does not apply; a db_id mismatch means the entry is wrong.
     """
     entries = load_exceptions(path)
-    by_qid = {ex.extra.get("question_id"): ex for ex in bench.examples}
+    by_qid = {ex.extra.get("question_id"): ex for ex in data.examples}
     problems = []
     for qid, entry in entries.items():
         example = by_qid.get(qid)
         if example is not None and example.db_id != entry["db_id"]:
             problems.append(
                 f"exception for question_id {qid} names db_id {entry['db_id']!r}, "
-                f"but {bench.split} has it on {example.db_id!r}"
+                f"but {data.split} has it on {example.db_id!r}"
             )
     return problems
 
 
 def bird_verdict(
-    rows: list[Row], bench: BenchmarkData, options: ScoreOptions
+    rows: list[Row], data: BenchmarkData, options: ScoreOptions
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The selftest verdict on gold scored against itself: the rows' failures, the
     exception list's contradictions with this split, and which references it excused."""
@@ -75,10 +75,10 @@ def bird_verdict(
     failures = selftest_failures(rows)
     failures += [
         {"id": None, "db_id": None, "problem": p, "error": None}
-        for p in exception_list_problems(bench, path)
+        for p in exception_list_problems(data, path)
     ]
     details = {
-        "skipped_missing_db": sorted(bench.missing_db_ids),
+        "skipped_missing_db": sorted(data.missing_db_ids),
         "listed_references": [r["id"] for r in rows if r.get("reference_listed")],
         "unlisted_invalid_references": [
             f["id"] for f in failures if f["problem"].startswith("invalid reference")

@@ -22,7 +22,7 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 from sqlglot.tokens import Token, TokenType
 
-from harness.scoring.spider import words as words
+from harness.scoring.spider import words
 from harness.scoring.spider.structure import (
     AGG_OPS,
     UNIT_OPS,
