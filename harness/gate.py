@@ -209,7 +209,7 @@ def _floor(c: Condition, leaderboard: Leaderboard, where: str) -> ConditionResul
     else:
         assert c.at_least is not None
         passed, need = mean_pct >= c.at_least - 1e-9, f"≥ {c.at_least:.1f}"
-    level = ci_level(float((entry.get("bootstrap") or {}).get("confidence", 0.95)))
+    level = ci_level(float((entry.get("bootstrap") or {}).get("confidence", DEFAULT_CONFIDENCE)))
     line = (
         f"{'pass' if passed else 'fail'}: {c.name}: {entry['_table']} {c.candidate!r} "
         f"{label(c.metric)} {pct(ci['mean'])} {ci_bounds(ci['low'], ci['high'], level=level)}, "
