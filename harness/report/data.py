@@ -73,7 +73,7 @@ def _level(row: Row) -> str:
     return str(row.get("hardness") or row.get("difficulty") or "")
 
 
-def _question_table(
+def _question_columns(
     entries: Sequence[LeaderboardEntry], rows: RowsByRun, questions: Mapping[str, str]
 ) -> tuple[list[str], dict[str, list[str]]]:
     ids: list[str] = []
@@ -153,7 +153,7 @@ def _run_info(e: LeaderboardEntry) -> dict[str, Any]:
     }
 
 
-def table_data(
+def split_table_data(
     table: SplitTable,
     rows: RowsByRun,
     questions: Mapping[str, str],
@@ -162,7 +162,7 @@ def table_data(
     confidence: float = DEFAULT_CONFIDENCE,
 ) -> dict[str, Any]:
     entries = table["entries"]
-    ids, qtable = _question_table(entries, rows, questions)
+    ids, qtable = _question_columns(entries, rows, questions)
     position = {qid: k for k, qid in enumerate(ids)}
     pool = _Pool()
     labels = _Pool()
@@ -203,5 +203,5 @@ def page_data(
     out = []
     for table in leaderboard["tables"]:
         key = (table["benchmark"], table["split"])
-        out.append(table_data(table, rows[key], questions.get(key, {})))
+        out.append(split_table_data(table, rows[key], questions.get(key, {})))
     return out

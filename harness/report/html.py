@@ -49,7 +49,7 @@ def _json_script(value: Any) -> Markup:
     return Markup(text)
 
 
-def _table_view(table: SplitTable, index: int) -> dict[str, Any]:
+def _split_table_view(table: SplitTable, index: int) -> dict[str, Any]:
     entries = table["entries"]
     metrics = [m for m in METRICS if any(m in e["metrics"] for e in entries)]
     levels = ordered_levels(entries)
@@ -84,7 +84,7 @@ def render_html(leaderboard: Leaderboard, data: list[dict[str, Any]]) -> str:
     env.filters.update(ci=_ci, pct=pct, params=format_params)
     template = env.get_template("index.html.j2")
     return template.render(
-        tables=[_table_view(t, i) for i, t in enumerate(leaderboard["tables"])],
+        tables=[_split_table_view(t, i) for i, t in enumerate(leaderboard["tables"])],
         css=Markup((TEMPLATES / "report.css").read_text(encoding="utf-8")),
         js=Markup((TEMPLATES / "report.js").read_text(encoding="utf-8")),
         data=_json_script(data),
