@@ -30,7 +30,7 @@ import tomli_w
 from harness.config import SECTIONS
 from harness.errors import ConfigError, HarnessError
 from harness.io import write_atomic, write_json
-from harness.manifest import harness_home
+from harness.prepare.manifest import harness_home
 from harness.reproduce_report import (  # noqa: F401 - re-exported
     describe_outcome,
     outcome_json,
@@ -255,7 +255,7 @@ def _prompt_format(row: Row, config: dict[str, Any]) -> tuple[dict[str, Any], st
 def _with_data_dir(config: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Point the row at the prepared data (`harness prepare`'s folder) unless it names one;
     `asset:NAME` values become that asset's folder."""
-    from harness.manifest import get_asset
+    from harness.prepare.manifest import get_asset
 
     bench = {
         k: str(get_asset(v[len(ASSET_PREFIX) :]).dest())

@@ -24,7 +24,7 @@ LAYERS: dict[str, int] = {
     "display": 0, "records": 0, "network": 0, "progress": 0, "provenance": 0,
     "identity": 0, "stats": 0, "metrics": 0, "aggregate": 0, "options": 0, "dbschema": 0,
     # 1 inputs: benchmarks and their gold, prediction files, prompts, data bundles
-    "manifest": 1, "benchmarks": 1, "predictions": 1, "prompting": 1, "prepare": 1,
+    "benchmarks": 1, "predictions": 1, "prompting": 1, "prepare": 1,
     # 2 the run config
     "config": 2,
     # 3 stages: generation (with its backends) and scoring, neither importing the other

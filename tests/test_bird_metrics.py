@@ -245,10 +245,18 @@ def test_ex_is_set_equality_with_column_order():
 
 
 def test_ex_strict_bag_and_list():
-    assert bm.ex_strict([(1,), (1,), (2,)], [(2,), (1,)], order_matters=False) == 0
-    assert bm.ex_strict([(2,), (1,), (1,)], [(1,), (2,), (1,)], order_matters=False) == 1
-    assert bm.ex_strict([(2,), (1,)], [(1,), (2,)], order_matters=True) == 0
-    assert bm.ex_strict([(1,), (2,)], [(1,), (2,)], order_matters=True) == 1
+    assert bm.ex_strict([(1,), (1,), (2,)], [(2,), (1,)], order_matters=lambda: False) == 0
+    assert bm.ex_strict([(2,), (1,), (1,)], [(1,), (2,), (1,)], order_matters=lambda: False) == 1
+    assert bm.ex_strict([(2,), (1,)], [(1,), (2,)], order_matters=lambda: True) == 0
+    assert bm.ex_strict([(1,), (2,)], [(1,), (2,)], order_matters=lambda: True) == 1
+
+
+def test_ex_strict_parses_the_gold_only_when_the_order_decides():
+    def never() -> bool:
+        raise AssertionError("asked whether order matters")
+
+    assert bm.ex_strict([(1,), (3,)], [(1,), (2,)], order_matters=never) == 0
+    assert bm.ex_strict([(1,)], [(1,)], order_matters=never) == 1
 
 
 def test_ex_strict_implies_ex_on_every_case():

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.manifest import load_manifest
+from harness.prepare.manifest import load_manifest
 
 REPO = Path(__file__).resolve().parent.parent
 DOCKERFILE = REPO / "docker" / "Dockerfile"

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from harness import punkt
+from harness.prepare import punkt
 from harness.records import BenchmarkData, Example
 from harness.scoring.official_bridge import (
     EMPTY_PREDICTION,

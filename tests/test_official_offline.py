@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import punkt
 from harness.cli import main
-from harness.prepare import prepare
+from harness.prepare import punkt
+from harness.prepare.install import prepare
 from harness.records import BenchmarkData, Example
 from harness.scoring import official_bridge
 from harness.scoring.official_bridge import (
@@ -76,7 +76,7 @@ def _adversarial(tokens: list[str]):
 def test_minimal_punkt_tokenizes_every_spider_dev_gold_query_as_any_model_does(
     spider_dir: Path, minimal_tokenizer
 ) -> None:
-    """The claim harness/punkt.py makes, checked on all 1,034 dev gold queries: none has a
+    """The claim harness/prepare/punkt.py makes, checked on all 1,034 dev gold queries: none has a
     candidate sentence break in the text the evaluator tokenizes, so Punkt's parameters
     are never consulted; and the minimal model's tokens equal those of one sentence and
     those under adversarial parameters."""

@@ -18,16 +18,16 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main as cli_main
-from harness.manifest import HEX64, load_assets, load_manifest
-from harness.prepare import (
+from harness.prepare.errors import (
     ChecksumMismatch,
     DownloadFailed,
     LayoutError,
     PrepareError,
     UnverifiedArchive,
-    prepare,
-    record_path,
 )
+from harness.prepare.install import prepare
+from harness.prepare.manifest import HEX64, load_assets, load_manifest
+from harness.prepare.record import record_path
 
 REPO = Path(__file__).resolve().parent.parent
 DBS = ("alpha", "beta")
@@ -224,6 +224,42 @@ def url_source(url: str) -> str:
     return f'[[assets.mini.sources]]\nkind = "url"\nurl = "{url}"\n'
 
 
+def mirror_of(tmp_path: Path, data: bytes) -> Path:
+    """A local mirror folder holding the archive under its manifest name."""
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    (mirror / "mini_data.zip").write_bytes(data)
+    return mirror
+
+
+ZIP = "/mini_data.zip"
+
+
+def served(
+    tmp_path: Path,
+    server: Loopback,
+    bundle: tuple[bytes, dict[str, str]],
+    modes: set[str] | None = None,
+    body: bytes | None = None,
+    sized: bool = False,
+    pinned: bool = True,
+    home: str = "home",
+) -> Path:
+    """The bundle served at ZIP (or `body` in its place, with the server `modes`) and a
+    manifest fetching it from there, pinning the bundle's sha256 (and its size if `sized`)."""
+    data, dbs = bundle
+    server.files[ZIP] = data if body is None else body
+    if modes:
+        server.modes[ZIP] = modes
+    return write_manifest(
+        tmp_path / home,
+        sha(data) if pinned else "",
+        dbs,
+        [url_source(server.url + ZIP)],
+        size=len(data) if sized else None,
+    )
+
+
 @pytest.fixture
 def bundle(tmp_path: Path) -> tuple[bytes, dict[str, str]]:
     return build_bundle(tmp_path)
@@ -313,14 +349,7 @@ def test_http_fetch_installs_then_second_run_only_verifies(
     tmp_path: Path, server: Loopback, bundle: tuple[bytes, dict[str, str]]
 ) -> None:
     data, dbs = bundle
-    server.files["/mini_data.zip"] = data
-    manifest = write_manifest(
-        tmp_path / "home",
-        sha(data),
-        dbs,
-        [url_source(server.url + "/mini_data.zip")],
-        size=len(data),
-    )
+    manifest = served(tmp_path, server, bundle, sized=True)
     dest = tmp_path / "out"
     first = prepare("mini", data_dir=dest, manifests=[manifest], say=quiet)
     assert first.action == "installed"
@@ -329,7 +358,7 @@ def test_http_fetch_installs_then_second_run_only_verifies(
         assert sha((dest / "database" / db / f"{db}.sqlite").read_bytes()) == digest
     assert (dest / "dev.json").is_file() and not (dest / "__MACOSX").exists()
     assert not list(dest.glob(".staging-*")) and not (dest / ".downloads").exists()
-    record = json.loads(record_path(load_manifest(manifest)["mini"], dest).read_text())
+    record = json.loads(record_path("mini", dest).read_text())
     assert (
         record["archive_sha256"] == sha(data) and "database/alpha/alpha.sqlite" in record["files"]
     )
@@ -343,13 +372,10 @@ def test_http_fetch_installs_then_second_run_only_verifies(
 def test_corrupted_archive_is_refused_before_unpacking(
     tmp_path: Path, server: Loopback, bundle: tuple[bytes, dict[str, str]]
 ) -> None:
-    data, dbs = bundle
+    data = bundle[0]
     bad = bytearray(data)
     bad[len(bad) // 2] ^= 0xFF
-    server.files["/mini_data.zip"] = bytes(bad)
-    manifest = write_manifest(
-        tmp_path / "home", sha(data), dbs, [url_source(server.url + "/mini_data.zip")]
-    )
+    manifest = served(tmp_path, server, bundle, body=bytes(bad))
     dest = tmp_path / "out"
     with pytest.raises(PrepareError) as err:
         prepare("mini", data_dir=dest, manifests=[manifest], say=quiet)
@@ -361,24 +387,13 @@ def test_corrupted_archive_is_refused_before_unpacking(
 def test_truncated_download_is_detected(
     tmp_path: Path, server: Loopback, bundle: tuple[bytes, dict[str, str]]
 ) -> None:
-    data, dbs = bundle
-    server.files["/mini_data.zip"] = data
-    server.modes["/mini_data.zip"] = {"truncate"}
     # With the size pinned, the short body is named as truncated...
-    manifest = write_manifest(
-        tmp_path / "home",
-        sha(data),
-        dbs,
-        [url_source(server.url + "/mini_data.zip")],
-        size=len(data),
-    )
+    manifest = served(tmp_path, server, bundle, modes={"truncate"}, sized=True)
     with pytest.raises(PrepareError, match="truncated"):
         prepare("mini", data_dir=tmp_path / "a", manifests=[manifest], say=quiet)
     assert not (tmp_path / "a" / "dev.json").exists()
     # ...and without it, the sha256 catches it.
-    manifest = write_manifest(
-        tmp_path / "home2", sha(data), dbs, [url_source(server.url + "/mini_data.zip")]
-    )
+    manifest = served(tmp_path, server, bundle, modes={"truncate"}, home="home2")
     with pytest.raises(PrepareError, match="sha256"):
         prepare("mini", data_dir=tmp_path / "b", manifests=[manifest], say=quiet)
     assert not (tmp_path / "b" / "dev.json").exists()
@@ -387,16 +402,8 @@ def test_truncated_download_is_detected(
 def test_interrupted_download_resumes_with_range(
     tmp_path: Path, server: Loopback, bundle: tuple[bytes, dict[str, str]]
 ) -> None:
-    data, dbs = bundle
-    server.files["/mini_data.zip"] = data
-    server.modes["/mini_data.zip"] = {"drop_once"}
-    manifest = write_manifest(
-        tmp_path / "home",
-        sha(data),
-        dbs,
-        [url_source(server.url + "/mini_data.zip")],
-        size=len(data),
-    )
+    data = bundle[0]
+    manifest = served(tmp_path, server, bundle, modes={"drop_once"}, sized=True)
     result = prepare("mini", data_dir=tmp_path / "out", manifests=[manifest], say=quiet)
     assert result.action == "installed"
     ranges = server.gets("/mini_data.zip")
@@ -407,12 +414,8 @@ def test_interrupted_download_resumes_with_range(
 def test_interrupted_download_restarts_cleanly_without_range_support(
     tmp_path: Path, server: Loopback, bundle: tuple[bytes, dict[str, str]]
 ) -> None:
-    data, dbs = bundle
-    server.files["/mini_data.zip"] = data
-    server.modes["/mini_data.zip"] = {"drop_once", "no_range"}
-    manifest = write_manifest(
-        tmp_path / "home", sha(data), dbs, [url_source(server.url + "/mini_data.zip")]
-    )
+    data = bundle[0]
+    manifest = served(tmp_path, server, bundle, modes={"drop_once", "no_range"})
     result = prepare("mini", data_dir=tmp_path / "out", manifests=[manifest], say=quiet)
     assert result.archive_sha256 == sha(data)  # no bytes appended twice
     assert len(server.gets("/mini_data.zip")) == 2
@@ -421,11 +424,8 @@ def test_interrupted_download_restarts_cleanly_without_range_support(
 def test_a_killed_run_is_resumed_by_the_next(
     tmp_path: Path, server: Loopback, bundle: tuple[bytes, dict[str, str]]
 ) -> None:
-    data, dbs = bundle
-    server.files["/mini_data.zip"] = data
-    manifest = write_manifest(
-        tmp_path / "home", sha(data), dbs, [url_source(server.url + "/mini_data.zip")]
-    )
+    data = bundle[0]
+    manifest = served(tmp_path, server, bundle)
     dest = tmp_path / "out"
     part = dest / ".downloads" / "mini_data.zip.part"
     part.parent.mkdir(parents=True)
@@ -439,13 +439,9 @@ def test_a_killed_run_is_resumed_by_the_next(
 def test_a_range_other_than_the_one_asked_for_restarts_cleanly(
     tmp_path: Path, server: Loopback, bundle: tuple[bytes, dict[str, str]]
 ) -> None:
-    data, dbs = bundle
+    data = bundle[0]
     assert len(data) // 2 > 1000  # the server's range leaves a gap after the part file
-    server.files["/mini_data.zip"] = data
-    server.modes["/mini_data.zip"] = {"bad_range"}
-    manifest = write_manifest(
-        tmp_path / "home", sha(data), dbs, [url_source(server.url + "/mini_data.zip")]
-    )
+    manifest = served(tmp_path, server, bundle, modes={"bad_range"})
     dest = tmp_path / "out"
     part = dest / ".downloads" / "mini_data.zip.part"
     part.parent.mkdir(parents=True)
@@ -501,9 +497,7 @@ def test_from_a_local_mirror_folder_file_or_url(
     tmp_path: Path, server: Loopback, bundle: tuple[bytes, dict[str, str]]
 ) -> None:
     data, dbs = bundle
-    mirror = tmp_path / "mirror"
-    mirror.mkdir()
-    (mirror / "mini_data.zip").write_bytes(data)
+    mirror = mirror_of(tmp_path, data)
     # The manifest's own source is unreachable: only --from can work.
     manifest = write_manifest(
         tmp_path / "home", sha(data), dbs, [url_source(server.url + "/nowhere.zip")]
@@ -551,9 +545,7 @@ def test_database_hash_mismatch_names_the_file_and_both_hashes(
 ) -> None:
     data, dbs = bundle
     wrong = dict(dbs, beta="0" * 64)
-    mirror = tmp_path / "mirror"
-    mirror.mkdir()
-    (mirror / "mini_data.zip").write_bytes(data)
+    mirror = mirror_of(tmp_path, data)
     manifest = write_manifest(tmp_path / "home", sha(data), wrong, [url_source("http://x/")])
     dest = tmp_path / "out"
     with pytest.raises(ChecksumMismatch) as err:
@@ -565,9 +557,7 @@ def test_database_hash_mismatch_names_the_file_and_both_hashes(
 
 def test_a_split_db_without_its_database_stops(tmp_path: Path) -> None:
     data, dbs = build_bundle(tmp_path, extra_dev_db="ghost")
-    mirror = tmp_path / "mirror"
-    mirror.mkdir()
-    (mirror / "mini_data.zip").write_bytes(data)
+    mirror = mirror_of(tmp_path, data)
     manifest = write_manifest(tmp_path / "home", sha(data), dbs, [url_source("http://x/")])
     with pytest.raises(LayoutError, match=r"database/ghost/ghost\.sqlite \(database of split dev"):
         prepare(
@@ -579,9 +569,7 @@ def test_a_database_changed_after_install_is_caught(
     tmp_path: Path, bundle: tuple[bytes, dict[str, str]]
 ) -> None:
     data, dbs = bundle
-    mirror = tmp_path / "mirror"
-    mirror.mkdir()
-    (mirror / "mini_data.zip").write_bytes(data)
+    mirror = mirror_of(tmp_path, data)
     # alpha unpinned: its hash is recorded at unpack and checked from then on.
     manifest = write_manifest(
         tmp_path / "home", sha(data), {"beta": dbs["beta"]}, [url_source("http://x/")]
@@ -605,11 +593,8 @@ def test_a_database_changed_after_install_is_caught(
 def test_unverified_archive_is_refused_until_allowed(
     tmp_path: Path, server: Loopback, bundle: tuple[bytes, dict[str, str]]
 ) -> None:
-    data, dbs = bundle
-    server.files["/mini_data.zip"] = data
-    manifest = write_manifest(
-        tmp_path / "home", "", dbs, [url_source(server.url + "/mini_data.zip")]
-    )
+    data = bundle[0]
+    manifest = served(tmp_path, server, bundle, pinned=False)
     dest = tmp_path / "out"
     with pytest.raises(UnverifiedArchive) as err:
         prepare("mini", data_dir=dest, manifests=[manifest], say=quiet)
@@ -711,9 +696,7 @@ def test_cli_prepare_from_mirror_and_one_line_errors(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     data, dbs = bundle
-    mirror = tmp_path / "mirror"
-    mirror.mkdir()
-    (mirror / "mini_data.zip").write_bytes(data)
+    mirror = mirror_of(tmp_path, data)
     write_manifest(tmp_path / "home", sha(data), dbs, [url_source("http://127.0.0.1:9/x.zip")])
     monkeypatch.setenv("HARNESS_HOME", str(tmp_path / "home"))
     dest = tmp_path / "out"
@@ -729,7 +712,7 @@ def test_cli_prepare_from_mirror_and_one_line_errors(
 
 
 def test_download_helper_reports_http_errors(tmp_path: Path, server: Loopback) -> None:
-    from harness.prepare import http_download
+    from harness.prepare.download import http_download
 
     with pytest.raises(DownloadFailed, match="HTTP 404"):
         http_download(server.url + "/missing", tmp_path / "f", say=quiet)

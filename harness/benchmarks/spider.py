@@ -61,7 +61,7 @@ def _split_files(data_dir: Path, split: str) -> list[Path]:
 
 def _prepared_dir() -> Path:
     """Where `harness prepare spider` puts the data (spider/data or $HARNESS_DATA_DIR)."""
-    from harness.manifest import get_asset
+    from harness.prepare.manifest import get_asset
 
     return get_asset("spider").dest()
 

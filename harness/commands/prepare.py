@@ -47,7 +47,7 @@ def command(
     verify its sha256 before unpacking and every database after, and put it in place.
     A second run only re-verifies."""
     from harness.errors import ConfigError
-    from harness.prepare import describe_assets, prepare
+    from harness.prepare.install import describe_assets, prepare
 
     if list_assets:
         click.echo("\n".join(describe_assets()))

@@ -194,7 +194,7 @@ def _word_tokenize() -> Callable[[str], list[str]]:
     except ImportError:
         raise ConfigError(f"OmniSQL's value retrieval needs nltk: {_EXTRA}") from None
     # Where `harness prepare official-evaluator` puts punkt_tab (after nltk's own paths).
-    from harness.manifest import get_asset
+    from harness.prepare.manifest import get_asset
 
     prepared = get_asset("official-evaluator").dest(None) / "nltk_data"
     if (prepared / "tokenizers" / "punkt_tab").is_dir() and str(prepared) not in nltk.data.path:

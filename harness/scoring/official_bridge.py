@@ -13,7 +13,7 @@ What the evaluator needs, and why each step here exists:
   used (`Example.db_paths`), so both judge on the same databases;
 - a missing database crashes it, so examples without one are left out (and listed);
 - nltk's punkt_tab, which `harness prepare` put next to it (possibly the minimal one:
-  harness/punkt.py says when that cannot change a verdict); which one is recorded;
+  harness/prepare/punkt.py says when that cannot change a verdict); which one is recorded;
 - a wall-clock limit: the evaluator has no time limit of its own across a run, so the
   run is stopped after `--timeout` seconds per example (at least OFFICIAL_FLOOR_S).
 """
@@ -31,9 +31,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness import punkt
 from harness.display import pct
 from harness.errors import HarnessError
+from harness.prepare import punkt
 from harness.records import BenchmarkData
 from harness.scoring.official_compat import as_line
 from harness.scoring.options import ScoreOptions
@@ -197,7 +197,7 @@ def find_evaluator(data_dir: Path | None = None) -> Path:
     env = os.environ.get("HARNESS_OFFICIAL_EVALUATOR")
     if env and data_dir is None:
         return check_evaluator(Path(env))
-    from harness.manifest import get_asset
+    from harness.prepare.manifest import get_asset
 
     return check_evaluator(get_asset("official-evaluator").dest(data_dir))
 

@@ -28,7 +28,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.sqlite import SQLite
 from sqlglot.errors import ParseError, TokenError
-from sqlglot.tokens import TokenType
+from sqlglot.tokens import Tokenizer, TokenType
 
 from harness.errors import DataError
 from harness.hashing import sha256_file, sha256_text
@@ -104,6 +104,8 @@ def listed_exception(example: Any, path: Path | None = None) -> dict[str, Any] |
 
 def gold_orders_rows(gold_sql: str) -> bool:
     """Whether the gold's *outermost* query has ORDER BY (an inner one orders nothing)."""
+    if "order" not in gold_sql.lower():
+        return False  # no ORDER BY anywhere: the parse could only say so, more slowly
     try:
         tree = sqlglot.parse_one(gold_sql, read="sqlite")
     except (ParseError, TokenError, ValueError, RecursionError):
@@ -114,10 +116,17 @@ def gold_orders_rows(gold_sql: str) -> bool:
     return bool(tree.args.get("order"))
 
 
+@functools.cache
+def _tokenizer() -> Tokenizer:
+    # One per process: sqlglot's Dialect.tokenize builds a new tokenizer on every call, and
+    # each tokenize() starts from a clean state, so sharing one changes nothing.
+    return SQLite().tokenizer()
+
+
 def has_statement(sql: str) -> bool:
     """False for text SQLite runs as nothing (blank, comments, ``;``): no answer at all."""
     try:
-        return any(t.token_type != TokenType.SEMICOLON for t in SQLite().tokenize(sql))
+        return any(t.token_type != TokenType.SEMICOLON for t in _tokenizer().tokenize(sql))
     except (TokenError, ValueError):
         return bool(sql.strip())
 
@@ -243,7 +252,9 @@ def judge_bird(task: JudgeTask, ctx: WorkerContext) -> Row:
     row["soft_f1"] = bm.soft_f1(pred_rows, gold_rows)
     answered = has_statement(pred_sql)
     row["ex_strict"] = (
-        bm.ex_strict(pred_rows, gold_rows, gold_orders_rows(example.gold_sql)) if answered else 0
+        bm.ex_strict(pred_rows, gold_rows, lambda: gold_orders_rows(example.gold_sql))
+        if answered
+        else 0
     )
     if row["ex"] and repeats > 0:
         value, ratio, problem = _r_ves(ctx, db, pred_sql, example.gold_sql, repeats, budget, cap)

@@ -5,31 +5,20 @@
   repository, or a folder holding the unpacked bundle), so one command can install the
   official evaluator from a clone and its punkt_tab from a zip or an nltk_data folder;
 - a source whose host does not resolve is skipped at once, not retried for half a
-  minute: on a machine with no network the failure is one line;
-- an asset may name a `fallback` that prepare can build offline (the minimal punkt_tab,
-  see harness/punkt.py) for when no copy of it is reachable.
+  minute: on a machine with no network the failure is one line (and an asset with an
+  offline fallback, fallbacks.py, gets that instead).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
-from harness import punkt
-from harness.errors import DataError
-from harness.manifest import Asset, Source
 from harness.network import hub_host, resolves
-
-
-class PrepareError(DataError):
-    """A bundle could not be fetched, verified or placed."""
-
-
-class NoLocalCopy(PrepareError):
-    """None of the --from paths or URLs holds this asset."""
+from harness.prepare.errors import NoLocalCopy
+from harness.prepare.manifest import Asset, Source
 
 
 @dataclass(frozen=True)
@@ -43,9 +32,6 @@ class LocalTree:
 
 
 LocalSource = Source | Path | LocalTree
-# name -> writes the asset's files into an empty folder, returns their relative paths.
-FALLBACKS: dict[str, Callable[[Path], list[str]]] = {"minimal-punkt": punkt.write_minimal}
-FALLBACK_SOURCES = {"minimal-punkt": punkt.MINIMAL_SOURCE}
 
 
 def is_url(text: str) -> bool:
@@ -128,9 +114,8 @@ def _host(source: Source) -> str | None:
     """The host a network source would contact (None for a local git repository)."""
     if source.kind == "hf":
         return hub_host()
-    if source.kind == "gdrive":
-        return "drive.usercontent.google.com"
-    return urlparse(source.url).hostname if is_url(source.url) else None
+    url = source.download_url
+    return urlparse(url).hostname if is_url(url) else None
 
 
 def unresolvable_host(source: LocalSource) -> str | None:

@@ -17,26 +17,29 @@ The manifests are TOML files committed next to each benchmark (`spider/manifest.
                                   JSON files whose entries carry db_id), expect_db_ids, variants
     companions                    [{asset, path}]: assets prepared inside this one (punkt_tab)
     fallback                      what prepare builds offline when no source has the asset
-                                  ("minimal-punkt": see harness/punkt.py)
+                                  ("minimal-punkt": see harness/prepare/punkt.py)
 """
 
 from __future__ import annotations
 
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from harness.errors import ConfigError
+from harness.io import read_toml
+from harness.prepare.archive import ARCHIVE_FORMATS, Archive
+from harness.prepare.fallbacks import FALLBACKS
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 HEX40 = re.compile(r"^[0-9a-f]{40}$")
 SourceKind = Literal["hf", "url", "gdrive", "git"]
-SOURCE_KINDS = ("hf", "url", "gdrive", "git")
-ARCHIVE_FORMATS = ("zip", "tar.gz")
-FALLBACK_KINDS = ("minimal-punkt",)
+SOURCE_KINDS: tuple[str, ...] = get_args(SourceKind)
+AssetKind = Literal["archive", "git"]
+ASSET_KINDS: tuple[str, ...] = get_args(AssetKind)
+GDRIVE_URL = "https://drive.usercontent.google.com/download?id={file_id}&export=download&confirm=t"
 
 
 def harness_home() -> Path:
@@ -48,7 +51,7 @@ def harness_home() -> Path:
     env = os.environ.get("HARNESS_HOME")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[1]
+    return Path(__file__).resolve().parents[2]
 
 
 def default_manifest_paths() -> list[Path]:
@@ -67,25 +70,17 @@ class Source:
     file_id: str = ""
     note: str = ""
 
+    @property
+    def download_url(self) -> str:
+        """The URL an HTTP download fetches (a Drive file is fetched past its warning page)."""
+        return GDRIVE_URL.format(file_id=self.file_id) if self.kind == "gdrive" else self.url
+
     def describe(self) -> str:
         if self.kind == "hf":
             return f"huggingface {self.repo_type} {self.repo_id}@{self.revision}:{self.filename}"
         if self.kind == "gdrive":
             return f"google drive file {self.file_id}"
         return f"{self.kind} {self.url}"
-
-
-@dataclass(frozen=True)
-class Archive:
-    filename: str
-    format: str
-    size: int | None  # bytes; None when not known
-    sha256: str  # "" = unverified
-    sha256_note: str = ""
-
-    @property
-    def verified(self) -> bool:
-        return bool(self.sha256)
 
 
 @dataclass(frozen=True)
@@ -111,7 +106,7 @@ class Layout:
 class Asset:
     name: str
     manifest: Path
-    kind: Literal["archive", "git"]
+    kind: AssetKind
     description: str
     license: str
     default_dest: str
@@ -157,7 +152,7 @@ def _parse_source(raw: dict[str, Any], where: str) -> Source:
         kind=kind,
         url=str(raw.get("url", "")),
         repo_id=str(raw.get("repo_id", "")),
-        repo_type=str(raw.get("repo_type", "dataset")),
+        repo_type=str(raw.get("repo_type", Source.repo_type)),
         revision=str(raw.get("revision", "")),
         filename=str(raw.get("filename", "")),
         file_id=str(raw.get("file_id", "")),
@@ -184,7 +179,7 @@ def _parse_layout(raw: dict[str, Any], where: str) -> Layout:
         nested=tuple(str(p) for p in raw.get("nested", ())),
         files=files,
         db_dir=str(raw.get("db_dir", "")),
-        db_file=str(raw.get("db_file", "{db_id}/{db_id}.sqlite")),
+        db_file=str(raw.get("db_file", Layout.db_file)),
         databases=dbs,
         splits=splits,
         expect_db_ids=tuple(str(x) for x in raw.get("expect_db_ids", ())),
@@ -195,7 +190,7 @@ def _parse_layout(raw: dict[str, Any], where: str) -> Layout:
 def _parse_asset(name: str, raw: dict[str, Any], manifest: Path) -> Asset:
     where = f"{manifest}: assets.{name}"
     kind = raw.get("kind", "archive")
-    if kind not in ("archive", "git"):
+    if kind not in ASSET_KINDS:
         raise ConfigError(f"{where}: kind must be 'archive' or 'git', not {kind!r}")
     sources = tuple(
         _parse_source(s, f"{where}.sources[{i}]") for i, s in enumerate(raw.get("sources", ()))
@@ -228,8 +223,8 @@ def _parse_asset(name: str, raw: dict[str, Any], manifest: Path) -> Asset:
         for c in raw.get("companions", ())
     )
     fallback = str(raw.get("fallback", ""))
-    if fallback and fallback not in FALLBACK_KINDS:
-        raise ConfigError(f"{where}: unknown fallback {fallback!r}; known: {FALLBACK_KINDS}")
+    if fallback and fallback not in FALLBACKS:
+        raise ConfigError(f"{where}: unknown fallback {fallback!r}; known: {tuple(FALLBACKS)}")
     return Asset(
         name=name,
         manifest=manifest,
@@ -248,13 +243,7 @@ def _parse_asset(name: str, raw: dict[str, Any], manifest: Path) -> Asset:
 
 
 def load_manifest(path: Path) -> dict[str, Asset]:
-    try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: manifest not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    data = read_toml(path, ConfigError, missing="manifest not found")
     assets = data.get("assets", {})
     return {name: _parse_asset(name, raw, Path(path).resolve()) for name, raw in assets.items()}
 
@@ -275,7 +264,10 @@ def load_assets(paths: list[Path] | None = None) -> dict[str, Asset]:
 
 
 def get_asset(name: str, paths: list[Path] | None = None) -> Asset:
-    assets = load_assets(paths)
+    return pick_asset(load_assets(paths), name)
+
+
+def pick_asset(assets: dict[str, Asset], name: str) -> Asset:
     try:
         return assets[name]
     except KeyError:

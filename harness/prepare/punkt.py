@@ -17,16 +17,18 @@ offline at prepare time. A prediction that does have a candidate break (a litera
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from harness.prepare.record import read_record
 
 PUNKT_FILES = ("collocations.tab", "sent_starters.txt", "abbrev_types.txt", "ortho_context.tab")
 LANGUAGE = "english"
 # Where the evaluator's punkt_tab lives, relative to the evaluator folder (manifest companion).
 EVALUATOR_PUNKT = Path("nltk_data") / "tokenizers" / "punkt_tab"
-RECORD = ".harness-prepared-nltk-punkt-tab.json"
+# The manifest asset (spider/manifest.toml) whose record says which punkt_tab is installed.
+ASSET = "nltk-punkt-tab"
 MINIMAL_SOURCE = "minimal punkt_tab (empty parameter files) written by harness prepare"
 
 
@@ -48,9 +50,8 @@ def missing_files(punkt_dir: Path) -> list[str]:
 def installed(punkt_dir: Path) -> dict[str, Any]:
     """Which punkt_tab a prepared evaluator has: its prepare record's source and archive
     hash, and whether it is the minimal one."""
-    try:
-        record = json.loads((punkt_dir / RECORD).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+    record = read_record(ASSET, punkt_dir)
+    if record is None:
         return {"source": "unrecorded (not put there by harness prepare)", "minimal": False}
     return {
         "source": str(record.get("source", "")),
