@@ -7,6 +7,7 @@ import os
 import tempfile
 import tomllib
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -94,22 +95,38 @@ def dumps(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False, default=_default)
 
 
-def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write `data` (text as UTF-8, or bytes such as a PNG) to `path` by rename: a reader
-    sees the old file or the whole new one, never a part."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+def sync_file(path: Path | str) -> None:
+    """Make `path`'s content durable (before a rename publishes it, say)."""
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
+
+
+@contextmanager
+def atomic_path(target: Path, suffix: str = ".partial", durable: bool = True) -> Iterator[Path]:
+    """A fresh temporary path beside `target` for the block to build a file at (a
+    database, say): renamed onto `target` once the block succeeds (with the mode any new
+    file would get; synced first unless not `durable`), removed if it fails, so `target`
+    is never a half file. The temporary name never contains `target`'s suffix (a Spider
+    database folder takes every file whose name holds ".sqlite" for a database)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=suffix, dir=target.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
-            fh.flush()
-            os.fsync(fh.fileno())
+        yield Path(tmp)
+        if durable:
+            sync_file(tmp)
         # mkstemp creates 0600; a result file gets the mode any new file would get.
         os.chmod(tmp, 0o666 & ~_UMASK)
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """`data` (text as UTF-8, or bytes such as a PNG) at `path`, whole or not at all."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
 
 
 def _read_umask() -> int:

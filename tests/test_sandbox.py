@@ -565,3 +565,15 @@ def test_missing_database_is_a_clear_error(tmp_path: Path) -> None:
 def test_execute_refuses_an_unsandboxed_connection() -> None:
     with pytest.raises(TypeError):
         execute(sqlite3.connect(":memory:"), "SELECT 1", Limits())
+
+
+def test_reverse_scans_reverse_an_unordered_scan_and_keep_the_sandbox(tmp_path):
+    db = tmp_path / "r.sqlite"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE t (x)")
+        conn.executemany("INSERT INTO t VALUES (?)", [(1,), (2,), (3,)])
+    conn.close()
+    plain, reverse = open_readonly(db), open_readonly(db, reverse_scans=True)
+    assert execute(plain, "SELECT x FROM t", Limits()).rows == [(1,), (2,), (3,)]
+    assert execute(reverse, "SELECT x FROM t", Limits()).rows == [(3,), (2,), (1,)]
+    assert execute(reverse, "PRAGMA reverse_unordered_selects = OFF", Limits()).status == "error"

@@ -185,6 +185,14 @@ def test_rerun_skips_finished_databases_and_redoes_changed_ones(tmp_path):
     events.clear()
     build_testsuite(_fixture_request(tmp_path, seed=5), on_done=lambda d, s: events.append((d, s)))
     assert events == [("clinic", False)]
+    record = tmp_path / "clinic" / "testsuite.json"
+    for broken in (record.read_text()[:20], "[]"):  # torn, or not a record: redone
+        record.write_text(broken)
+        events.clear()
+        build_testsuite(
+            _fixture_request(tmp_path, seed=5), on_done=lambda d, s: events.append((d, s))
+        )
+        assert events == [("clinic", False)]
 
 
 def test_every_gold_matches_itself_on_the_suite_and_scoring_reads_it(tmp_path):

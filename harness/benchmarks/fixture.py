@@ -18,17 +18,16 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import sqlite3
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from harness.benchmarks.spider import database_variants
+from harness.dbschema import DbSchema, read_db_schema, run_script, script_schema
 from harness.errors import DataError
-from harness.io import cache_root
+from harness.io import atomic_path, cache_root, jsonl_objects, write_atomic
 from harness.records import BenchmarkData, Example
 
 try:  # POSIX; without it concurrent builds still never expose a half-built file
@@ -41,9 +40,6 @@ OPTIONAL_FIELDS = ("context", "evidence", "difficulty")
 KNOWN_FIELDS = frozenset((*REQUIRED_FIELDS, *OPTIONAL_FIELDS, "_line"))
 SCRIPTS_DIR = "databases"
 BUILD_DIR = ".build"
-# mkstemp creates 0600 files; a database built by one user (say, in a container) must stay
-# readable by the others who score against it.
-FILE_MODE = 0o644
 
 
 def default_fixture_dir() -> Path:
@@ -67,16 +63,8 @@ def read_split(path: Path) -> list[dict[str, Any]]:
 
     records: list[dict[str, Any]] = []
     first_line: dict[str, int] = {}
-    for lineno, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
+    for lineno, obj in jsonl_objects(lines, path, DataError):
         where = f"{path}:{lineno}"
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{where}: invalid JSON: {exc.msg} (column {exc.colno})") from None
-        if not isinstance(obj, dict):
-            raise DataError(f"{where}: expected a JSON object, got {type(obj).__name__}")
         for name in REQUIRED_FIELDS:
             if name not in obj:
                 raise DataError(f"{where}: missing field {name!r}")
@@ -104,52 +92,6 @@ def read_split(path: Path) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------------------- building
 
 
-def _statements(script: str) -> Iterator[tuple[int, str]]:
-    """(first line number, statement) for each complete SQL statement of a script."""
-    buf: list[str] = []
-    start = 0
-    for lineno, line in enumerate(script.splitlines(keepends=True), 1):
-        # One line may hold several statements ("CREATE TABLE a (x); CREATE TABLE b (y)",
-        # as sql-create-context writes them): each ";" may end one. A line with a comment
-        # or a quote stays whole, so no ";" inside them splits anything.
-        pieces = [line] if any(c in line for c in ("--", "'", '"', "/*")) else line.split(";")
-        for j, piece in enumerate(pieces):
-            if j < len(pieces) - 1:
-                piece += ";"
-            if not buf and (not piece.strip() or piece.lstrip().startswith("--")):
-                continue  # so that `start` is the statement's own first line
-            if not buf:
-                start = lineno
-            buf.append(piece)
-            text = "".join(buf)
-            if sqlite3.complete_statement(text):
-                yield start, text
-                buf = []
-    rest = "".join(buf)
-    if any(ln.strip() and not ln.strip().startswith("--") for ln in rest.splitlines()):
-        yield start, rest  # incomplete: executing it reports the error with its line
-
-
-def _deny_attach(action: int, *_: object) -> int:
-    # A script builds one database; ATTACH would let it create or change other files.
-    if action in (sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH):
-        return sqlite3.SQLITE_DENY
-    return sqlite3.SQLITE_OK
-
-
-def run_script(conn: sqlite3.Connection, script: str, source: str) -> None:
-    """Execute a schema/data script statement by statement; errors name `source:line`."""
-    conn.set_authorizer(_deny_attach)
-    try:
-        for lineno, stmt in _statements(script):
-            try:
-                conn.execute(stmt)
-            except sqlite3.Error as exc:
-                raise DataError(f"{source}:{lineno}: {exc}") from None
-    finally:
-        conn.set_authorizer(None)
-
-
 def _fk_violations(conn: sqlite3.Connection) -> list[str]:
     return [
         f"{table} row {rowid} -> {parent}"
@@ -159,19 +101,6 @@ def _fk_violations(conn: sqlite3.Connection) -> list[str]:
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, FILE_MODE)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 @contextlib.contextmanager
@@ -206,14 +135,11 @@ def build_database(script_path: Path, build_dir: Path) -> Path:
             script = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise DataError(f"{script_path}: not UTF-8 text ({exc.reason})") from None
-        # The temporary name must not contain ".sqlite": Spider's layout treats every such
-        # file in the folder as a test-suite variant.
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{db_id}.", suffix=".building")
-        os.close(fd)
-        try:
+        with atomic_path(target, suffix=".building") as tmp:
             conn = sqlite3.connect(tmp, isolation_level=None)
             try:
-                # A throwaway file until renamed: no journal, no fsync per statement.
+                # A throwaway file until renamed: no journal, no fsync per statement (the
+                # whole file is synced once, before the rename).
                 conn.execute("PRAGMA journal_mode = OFF")
                 conn.execute("PRAGMA synchronous = OFF")
                 run_script(conn, script, str(script_path))
@@ -222,13 +148,7 @@ def build_database(script_path: Path, build_dir: Path) -> Path:
                     raise DataError(f"{script_path}: foreign key violations: {'; '.join(bad[:5])}")
             finally:
                 conn.close()
-            os.chmod(tmp, FILE_MODE)
-            os.replace(tmp, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        _write_atomic(stamp, digest + "\n")
+        write_atomic(stamp, digest + "\n")
     return target
 
 
@@ -268,41 +188,25 @@ def _natural(name: str) -> str:
     return name.replace("_", " ").lower()
 
 
-def schema_entry(conn: sqlite3.Connection, db_id: str) -> dict[str, Any]:
-    """A Spider tables.json entry for the database behind `conn` (tables in creation order)."""
-    tables = [
-        row[0]
-        for row in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' "
-            "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid"
-        )
-    ]
+def spider_entry(schema: DbSchema, db_id: str) -> dict[str, Any]:
+    """A Spider tables.json entry for a database's schema (tables in creation order)."""
+    tables = [t.name for t in schema.tables]
     columns: list[list[Any]] = [[-1, "*"]]
     types = ["text"]
     primary: list[int] = []
     index: dict[tuple[str, str], int] = {}
-    pk_of: dict[str, list[int]] = {}
-    for t_idx, table in enumerate(tables):
-        info = conn.execute(f'PRAGMA table_info("{table}")').fetchall()
-        pks = sorted((row[5], row[1]) for row in info if row[5] > 0)
-        for _cid, name, decl, _notnull, _default, _pk in info:
-            index[(table.lower(), name.lower())] = len(columns)
-            columns.append([t_idx, name])
-            types.append(column_type(decl))
-        pk_of[table.lower()] = [index[(table.lower(), n.lower())] for _, n in pks]
-        primary.extend(pk_of[table.lower()])
+    for t_idx, table in enumerate(schema.tables):
+        for column in table.columns:
+            index[(table.name.lower(), column.name.lower())] = len(columns)
+            columns.append([t_idx, column.name])
+            types.append(column_type(column.type))
+        primary.extend(index[(table.name.lower(), n.lower())] for n in table.primary_key)
     foreign: list[list[int]] = []
-    for table in tables:
-        rows = conn.execute(f'PRAGMA foreign_key_list("{table}")').fetchall()
-        for _fk_id, seq, parent, src, dst, *_ in sorted(rows, key=lambda r: (r[0], r[1])):
-            src_idx = index.get((table.lower(), src.lower()))
-            if dst is None:  # REFERENCES parent without a column: the parent's primary key
-                parent_pk = pk_of.get(parent.lower(), [])
-                dst_idx = parent_pk[seq] if seq < len(parent_pk) else None
-            else:
-                dst_idx = index.get((parent.lower(), dst.lower()))
-            if src_idx is not None and dst_idx is not None:
-                foreign.append([src_idx, dst_idx])
+    for fk in schema.foreign_keys:
+        src = index.get((fk.table.lower(), fk.column.lower()))
+        dst = index.get((fk.ref_table.lower(), fk.ref_column.lower()))
+        if src is not None and dst is not None:
+            foreign.append([src, dst])
     return {
         "db_id": db_id,
         "table_names_original": tables,
@@ -315,27 +219,9 @@ def schema_entry(conn: sqlite3.Connection, db_id: str) -> dict[str, Any]:
     }
 
 
-def schema_from_file(db_path: Path, db_id: str) -> dict[str, Any]:
-    try:
-        conn = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)
-    except sqlite3.Error as exc:
-        raise DataError(f"{db_path}: cannot open database: {exc}") from None
-    try:
-        return schema_entry(conn, db_id)
-    except sqlite3.Error as exc:
-        raise DataError(f"{db_path}: cannot read schema: {exc}") from None
-    finally:
-        conn.close()
-
-
 def schema_from_context(context: str, db_id: str, source: str) -> dict[str, Any]:
     """Schema entry from CREATE TABLE text, built in memory (nothing touches the disk)."""
-    conn = sqlite3.connect(":memory:", isolation_level=None)
-    try:
-        run_script(conn, context, source)
-        return schema_entry(conn, db_id)
-    finally:
-        conn.close()
+    return spider_entry(script_schema(context, source), db_id)
 
 
 # ---------------------------------------------------------------------------- loader
@@ -395,7 +281,7 @@ def load_fixture(
     tables: dict[str, dict[str, Any]] = {}
     for db_id in db_ids:
         if variants[db_id]:
-            tables[db_id] = schema_from_file(variants[db_id][0], db_id)
+            tables[db_id] = spider_entry(read_db_schema(variants[db_id][0]), db_id)
         elif db_id in contexts:
             text, source = contexts[db_id]
             tables[db_id] = schema_from_context(text, db_id, source)

@@ -7,6 +7,8 @@ from pathlib import Path
 import click
 
 from harness.benchmarks.base import LOADERS
+from harness.testsuite.build import BuildRequest, build_testsuite
+from harness.testsuite.distill import Budget
 
 
 @click.group(name="testsuite")
@@ -22,11 +24,14 @@ def command() -> None:
     "--out", "out", type=click.Path(path_type=Path), required=True,
     help="Suite folder: <db_id>/<db_id>.sqlite + the kept random databases.",
 )  # fmt: skip
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--jobs", type=int, default=0, help="Parallel databases (default: one per CPU).")
+@click.option("--seed", type=int, default=BuildRequest.seed, show_default=True)
+@click.option(
+    "--jobs", type=int, default=BuildRequest.jobs,
+    help="Parallel databases (default: one per CPU).",
+)  # fmt: skip
 @click.option("--db-id", "db_ids", multiple=True, help="Only these databases (repeatable).")
 @click.option(
-    "--max-databases", type=int, default=100, show_default=True,
+    "--max-databases", type=int, default=Budget.max_databases, show_default=True,
     help="Kept random databases per schema, at most.",
 )  # fmt: skip
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
@@ -46,8 +51,6 @@ def build(
 
     from harness.errors import ConfigError
     from harness.progress import make_progress
-    from harness.testsuite.build import BuildRequest, build_testsuite
-    from harness.testsuite.distill import Budget
 
     if jobs < 0 or max_databases < 1:
         raise ConfigError("--jobs must be >= 0 and --max-databases >= 1")

@@ -24,6 +24,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.dbschema import (
+    Column,
+    DbSchema,
+    ForeignKey,
+    Table,
+    connect_readonly,
+    read_db_schema,
+    script_schema,
+)
 from harness.errors import DataError
 
 # The kinds render_schema writes; the last two need more than the schema (a prompt format's
@@ -31,28 +40,6 @@ from harness.errors import DataError
 SCHEMA_KINDS = ("minimal", "typed", "keys", "ddl", "rows")
 REPRESENTATIONS = (*SCHEMA_KINDS, "sqlite_master", "omnisql", "create_context")
 _CELL_CHARS = 40
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    type: str = ""
-
-
-@dataclass(frozen=True)
-class ForeignKey:
-    table: str
-    column: str
-    ref_table: str
-    ref_column: str
-
-
-@dataclass(frozen=True)
-class Table:
-    name: str
-    columns: tuple[Column, ...]
-    primary_key: tuple[str, ...] = ()
-    ddl: str = ""
 
 
 @dataclass(frozen=True)
@@ -96,45 +83,17 @@ def quote(name: str) -> str:
     return name if _bare_ok(name) else '"' + name.replace('"', '""') + '"'
 
 
-def _connect_ro(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
-    # Some benchmark databases hold text that is not valid UTF-8.
-    conn.text_factory = lambda b: b.decode("utf-8", errors="replace")
-    return conn
-
-
-def _read_sqlite(
-    conn: sqlite3.Connection, order: list[str] | None
-) -> tuple[list[Table], list[ForeignKey]]:
-    rows = conn.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'table' "
-        "AND name NOT LIKE 'sqlite_%' ORDER BY rowid"
-    ).fetchall()
-    ddl = {name: (sql or "").strip() for name, sql in rows}
-    names = [name for name, _ in rows]
+def _ordered(schema: DbSchema, order: list[str] | None) -> tuple[list[Table], list[ForeignKey]]:
+    """Tables (and their foreign keys) in tables.json order, the benchmark's canonical one;
+    tables only the database has come after it."""
+    tables = list(schema.tables)
     if order:
-        # tables.json order is the benchmark's canonical order; keep DB-only tables after it.
-        lowered = {n.lower(): n for n in names}
-        ordered = [lowered[o.lower()] for o in order if o.lower() in lowered]
-        names = ordered + [n for n in names if n not in ordered]
-    tables: list[Table] = []
-    fks: list[ForeignKey] = []
-    for name in names:
-        info = conn.execute(f"PRAGMA table_info({quote(name)})").fetchall()
-        columns = tuple(Column(str(r[1]), str(r[2] or "")) for r in info)
-        pk = tuple(str(r[1]) for r in sorted((r for r in info if r[5]), key=lambda r: r[5]))
-        tables.append(Table(name, columns, pk, ddl.get(name, "")))
-        for r in conn.execute(f"PRAGMA foreign_key_list({quote(name)})").fetchall():
-            ref_table, from_col, to_col = str(r[2]), str(r[3]), r[4]
-            if to_col is None:  # a reference to the other table's primary key
-                ref_pk = [
-                    str(c[1])
-                    for c in conn.execute(f"PRAGMA table_info({quote(ref_table)})").fetchall()
-                    if c[5]
-                ]
-                to_col = ref_pk[0] if ref_pk else ""
-            fks.append(ForeignKey(name, from_col, ref_table, str(to_col)))
-    return tables, fks
+        lowered = {t.name.lower(): t for t in tables}
+        first = [lowered[o.lower()] for o in order if o.lower() in lowered]
+        named = {t.name for t in first}
+        tables = first + [t for t in tables if t.name not in named]
+    position = {t.name: i for i, t in enumerate(tables)}
+    return tables, sorted(schema.foreign_keys, key=lambda f: position[f.table])
 
 
 def _from_tables_json(entry: dict[str, Any]) -> tuple[list[Table], list[ForeignKey]]:
@@ -187,22 +146,9 @@ def read_schema(
     fks: list[ForeignKey] = []
     order = list(tables_entry.get("table_names_original") or []) if tables_entry else None
     if db_path is not None:
-        try:
-            with closing(_connect_ro(db_path)) as conn:
-                tables, fks = _read_sqlite(conn, order)
-        except sqlite3.Error as exc:
-            raise DataError(f"{db_path}: cannot read schema: {exc}") from None
+        tables, fks = _ordered(read_db_schema(db_path), order)
     elif context.strip():
-        conn = sqlite3.connect(":memory:")
-        try:
-            conn.executescript(context)
-            tables, fks = _read_sqlite(conn, order)
-        except sqlite3.Error as exc:
-            raise DataError(
-                f"{db_id}: cannot read schema from its CREATE TABLE text: {exc}"
-            ) from None
-        finally:
-            conn.close()
+        tables, fks = _ordered(script_schema(context, f"{db_id} (CREATE TABLE text)"), order)
     if tables_entry:
         json_tables, json_fks = _from_tables_json(tables_entry)
         if not tables:
@@ -240,7 +186,7 @@ def _cell(value: Any) -> str:
 def _sample_rows(info: SchemaInfo, table: Table, n: int) -> str:
     assert info.db_path is not None
     try:
-        with closing(_connect_ro(info.db_path)) as conn:
+        with closing(connect_readonly(info.db_path)) as conn:
             cursor = conn.execute(f"SELECT * FROM {quote(table.name)} LIMIT {int(n)}")
             header = [d[0] for d in cursor.description]
             rows = cursor.fetchall()

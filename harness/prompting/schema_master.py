@@ -15,6 +15,7 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
+from harness.dbschema import connect_readonly
 from harness.errors import DataError
 from harness.prompting.schema import SchemaInfo, quote
 
@@ -31,9 +32,9 @@ def _rows(conn: sqlite3.Connection, name: str, shown: str) -> list[tuple]:
 
 
 def render_master(db_path: Path, rows: int) -> str:
-    uri = f"{Path(db_path).resolve().as_uri()}?mode=ro"
     try:
-        with closing(sqlite3.connect(uri, uri=True)) as conn:
+        # A plain sqlite3 connection's strict decoding (what these texts were built with).
+        with closing(connect_readonly(db_path, errors="strict")) as conn:
             tables = conn.execute("SELECT * FROM sqlite_master WHERE type='table';").fetchall()
             parts: list[str] = []
             for table in tables:

@@ -15,6 +15,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+from harness.dbschema import connect_readonly
 from harness.errors import DataError
 
 # process_dataset.py's SQL_RESERVED_WORDS (names that get backticks), verbatim.
@@ -53,9 +54,9 @@ def sample_values(db_path: Path, table_names: Sequence[str], limit: int) -> dict
     """The first `limit` distinct non-empty values of every column, strings cut to 40
     characters, keyed "table.column" in lower case (sample_table_values)."""
     out: dict[str, list[Any]] = {}
-    uri = f"{Path(db_path).resolve().as_uri()}?mode=ro"
     try:
-        with closing(sqlite3.connect(uri, uri=True)) as conn:
+        # A plain sqlite3 connection's strict decoding (what these texts were built with).
+        with closing(connect_readonly(db_path, errors="strict")) as conn:
             for table in table_names:
                 columns = [c[1] for c in conn.execute(f"PRAGMA table_info(`{table}`);")]
                 for column in columns:

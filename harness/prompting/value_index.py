@@ -30,6 +30,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from harness.dbschema import connect_readonly
 from harness.errors import ConfigError
 from harness.io import cache_root
 
@@ -56,9 +57,7 @@ def _is_number(text: str) -> bool:
 def index_documents(db_path: Path) -> list[dict[str, str]]:
     """build_content_index's documents, in its order (which fixes Lucene's doc ids)."""
     docs: list[dict[str, str]] = []
-    uri = f"{Path(db_path).resolve().as_uri()}?mode=ro"
-    with closing(sqlite3.connect(uri, uri=True)) as conn:
-        conn.text_factory = lambda b: b.decode(errors="ignore")
+    with closing(connect_readonly(db_path, errors="ignore")) as conn:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table';")]
         for table in tables:
             if table == "sqlite_sequence":

@@ -19,7 +19,7 @@ from pathlib import Path
 from harness.benchmarks.base import load_benchmark
 from harness.errors import ConfigError, DataError
 from harness.hashing import sha256_file, sha256_text
-from harness.io import write_json
+from harness.io import read_json, write_json
 from harness.testsuite.distill import ALGORITHM, Budget, DatabaseReport, distill_database
 
 RECORD = "testsuite.json"
@@ -56,8 +56,8 @@ def _fingerprint(request: BuildRequest, job_golds: Sequence[str], original: Path
 
 def _done(folder: Path, fingerprint: str) -> dict[str, object] | None:
     try:
-        record = json.loads((folder / RECORD).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+        record = read_json(folder / RECORD, DataError)
+    except DataError:  # absent or torn: the database is redone
         return None
     if record.get("fingerprint") != fingerprint:
         return None

@@ -9,6 +9,7 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.dbschema import Table, connect_readonly, ident, schema_of
 from harness.errors import DataError
 
 ColumnKey = tuple[str, str]  # (table, column), both lower-cased
@@ -77,14 +78,6 @@ class DatabaseInfo:
         }
 
 
-def _decode(raw: bytes) -> str:
-    return raw.decode("utf-8", errors="replace")
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _checked_columns(ddl: str, columns: list[str]) -> set[str]:
     """Columns whose definition line carries a CHECK (Spider's DDL has one column per line)."""
     found: set[str] = set()
@@ -98,80 +91,69 @@ def _checked_columns(ddl: str, columns: list[str]) -> set[str]:
     return found
 
 
+def _unique_columns(conn: sqlite3.Connection, table: str) -> tuple[set[str], list[tuple[str, ...]]]:
+    """Lower-cased single UNIQUE columns, and the multi-column UNIQUE groups, of `table`."""
+    single: set[str] = set()
+    groups: list[tuple[str, ...]] = []
+    for idx in conn.execute(f"PRAGMA index_list({ident(table)})").fetchall():
+        if not idx[2] or idx[3] == "pk":  # not unique, or the primary key (filtered whole)
+            continue
+        cols = tuple(str(r[2]) for r in conn.execute(f"PRAGMA index_info({ident(idx[1])})"))
+        if len(cols) == 1:
+            single.add(cols[0].lower())
+        elif cols:
+            groups.append(cols)
+    return single, groups
+
+
+def _table_info(conn: sqlite3.Connection, table: Table) -> TableInfo:
+    unique, groups = _unique_columns(conn, table.name)
+    checked = _checked_columns(table.ddl, [c.name for c in table.columns])
+    key = table.primary_key
+    columns = tuple(
+        ColumnInfo(
+            name=c.name, decl_type=c.type, notnull=c.notnull,
+            pk_position=key.index(c.name) + 1 if c.name in key else 0,
+            unique=c.name.lower() in unique, checked=c.name in checked,
+            rowid_alias=key == (c.name,) and c.type.strip().upper() == "INTEGER",
+        )
+        for c in table.columns
+    )  # fmt: skip
+    return TableInfo(table.name, columns, tuple(groups))
+
+
 def read_database(path: Path) -> DatabaseInfo:
     if not path.is_file():
         raise DataError(f"database file not found: {path}")
-    uri = f"{path.resolve().as_uri()}?mode=ro&immutable=1"
     try:
-        conn = sqlite3.connect(uri, uri=True)
+        conn = connect_readonly(path)
     except sqlite3.Error as exc:
         raise DataError(f"cannot open database {path}: {exc}") from exc
     with closing(conn):
-        conn.text_factory = _decode
         try:
-            master = conn.execute(
-                "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY rowid"
-            ).fetchall()
+            schema = schema_of(conn)
+            late = [
+                sql
+                for (sql,) in conn.execute(
+                    "SELECT sql FROM sqlite_master WHERE type IN ('index', 'view', 'trigger') "
+                    "AND sql IS NOT NULL ORDER BY rowid"
+                )
+            ]
         except sqlite3.DatabaseError as exc:
             raise DataError(f"{path}: not a readable SQLite database: {exc}") from exc
-        statements = [
-            sql for kind, name, _, sql in master
-            if kind == "table" and sql and not name.startswith("sqlite_")
-        ]  # fmt: skip
-        late = [sql for kind, _, _, sql in master if kind in ("index", "view", "trigger") and sql]
         tables: dict[str, TableInfo] = {}
         values: dict[ColumnKey, list[object]] = {}
-        real_names: dict[str, str] = {}
-        ddl = {name: sql or "" for kind, name, _, sql in master if kind == "table"}
-        for name in ddl:
-            if name.startswith("sqlite_"):
-                continue
-            info = conn.execute(f"PRAGMA table_info({_ident(name)})").fetchall()
-            column_names = [str(r[1]) for r in info]
-            unique_single: set[str] = set()
-            groups: list[tuple[str, ...]] = []
-            for idx in conn.execute(f"PRAGMA index_list({_ident(name)})").fetchall():
-                if not idx[2]:  # not a unique index
-                    continue
-                cols = tuple(
-                    str(r[2]) for r in conn.execute(f"PRAGMA index_info({_ident(idx[1])})")
-                )
-                if idx[3] == "pk":
-                    continue  # the primary key is filtered as a whole
-                if len(cols) == 1:
-                    unique_single.add(cols[0].lower())
-                elif cols:
-                    groups.append(cols)
-            checked = _checked_columns(ddl[name], column_names)
-            n_pk = sum(1 for r in info if r[5])
-            columns = tuple(
-                ColumnInfo(
-                    name=str(r[1]), decl_type=str(r[2] or ""), notnull=bool(r[3]),
-                    pk_position=int(r[5]), unique=str(r[1]).lower() in unique_single,
-                    checked=str(r[1]) in checked,
-                    rowid_alias=n_pk == 1 and bool(r[5])
-                    and str(r[2] or "").strip().upper() == "INTEGER",
-                )
-                for r in info
-            )  # fmt: skip
-            key = name.lower()
-            tables[key] = TableInfo(name, columns, tuple(groups))
-            real_names[key] = name
-            rows = conn.execute(f"SELECT * FROM {_ident(name)}").fetchall()
-            for i, column in enumerate(columns):
+        for table in schema.tables:
+            key = table.name.lower()
+            tables[key] = _table_info(conn, table)
+            rows = conn.execute(f"SELECT * FROM {ident(table.name)}").fetchall()
+            for i, column in enumerate(table.columns):
                 values[(key, column.name.lower())] = [row[i] for row in rows]
-        parents: dict[ColumnKey, ColumnKey] = {}
-        for key, table in tables.items():
-            for fk in conn.execute(f"PRAGMA foreign_key_list({_ident(table.name)})"):
-                parent_table, child_col, parent_col = str(fk[2]).lower(), str(fk[3]), fk[4]
-                parent = tables.get(parent_table)
-                if parent is None:
-                    continue  # a reference to a table the database does not have
-                if parent_col is None:  # REFERENCES t without a column: t's primary key
-                    pk = parent.primary_key
-                    parent_col = pk[0] if len(pk) == 1 else child_col
-                pkey = (parent_table, str(parent_col).lower())
-                ckey = (key, child_col.lower())
-                if pkey in values and ckey in values:
-                    parents[ckey] = pkey
+    parents: dict[ColumnKey, ColumnKey] = {}
+    for fk in schema.foreign_keys:
+        pkey = (fk.ref_table.lower(), fk.ref_column.lower())
+        ckey = (fk.table.lower(), fk.column.lower())
+        if pkey in values and ckey in values:
+            parents[ckey] = pkey
+    statements = [t.ddl for t in schema.tables if t.ddl]
     return DatabaseInfo(path, tables, parents, values, statements, late)

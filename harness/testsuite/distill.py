@@ -22,6 +22,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from harness.hashing import sha256_file
+from harness.io import sync_file
 from harness.scoring.exec_match import results_equal
 from harness.scoring.official_compat import order_matters
 from harness.testsuite.ambiguity import tie_breaking_pairs
@@ -194,6 +195,7 @@ def distill_database(
             continue
         idle = 0
         name = f"{db_id}_ts{len(report.files) + 1:03d}.sqlite"
+        sync_file(candidate)  # kept: durable before its name says so
         candidate.rename(out_dir / name)
         report.files.append({"name": name, "sha256": sha256_file(out_dir / name),
                              "distinguishes": len(told)})  # fmt: skip

@@ -19,14 +19,14 @@ under LIMIT gets mostly fresh values and no forced duplicates.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
-import re
 import sqlite3
 from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 
+from harness.dbschema import ident
+from harness.io import atomic_path
 from harness.testsuite.dbinfo import ColumnInfo, ColumnKey, DatabaseInfo, TableInfo
 
 POOL_FROM_DATA = 5  # original values per column pool
@@ -356,16 +356,13 @@ def fuzz_tables(
     return out
 
 
-_IDENT = re.compile(r'"')
-
-
 def write_database(db: DatabaseInfo, rows: dict[str, list[list[object]]], target: Path) -> None:
     """Write a new database file: the original's DDL, then the rows, then its indexes,
     views and triggers. Written beside `target` and renamed, so a crash leaves no half
-    file under the final name."""
-    tmp = target.with_name(target.name + ".partial")
-    tmp.unlink(missing_ok=True)
-    with closing(sqlite3.connect(tmp, isolation_level=None)) as conn:
+    file under the final name. Not synced to disk: most candidates are thrown away, and
+    distillation syncs the ones it keeps."""
+    building = atomic_path(target, durable=False)
+    with building as tmp, closing(sqlite3.connect(tmp, isolation_level=None)) as conn:
         conn.execute("PRAGMA journal_mode = OFF")
         conn.execute("PRAGMA synchronous = OFF")
         conn.execute("PRAGMA foreign_keys = OFF")
@@ -376,14 +373,14 @@ def write_database(db: DatabaseInfo, rows: dict[str, list[list[object]]], target
             table = db.tables[key]
             if not rows.get(key):
                 continue
-            name = '"' + _IDENT.sub('""', table.name) + '"'
             marks = ", ".join("?" for _ in table.columns)
             # OR IGNORE: a CHECK or type constraint the fuzzer could not know drops the row.
-            conn.executemany(f"INSERT OR IGNORE INTO {name} VALUES ({marks})", rows[key])
+            conn.executemany(
+                f"INSERT OR IGNORE INTO {ident(table.name)} VALUES ({marks})", rows[key]
+            )
         for sql in db.late_statements:
             try:
                 conn.execute(sql)
             except sqlite3.Error:
                 continue  # e.g. a UNIQUE index the generated rows violate: rows stay
         conn.execute("COMMIT")
-    os.replace(tmp, target)

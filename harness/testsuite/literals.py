@@ -8,7 +8,7 @@ value pool.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import sqlglot
 from sqlglot import exp
@@ -77,17 +77,21 @@ def _resolve(column: exp.Column, db: DatabaseInfo, all_tables: Iterable[str]) ->
     return None
 
 
-def typed_literals(queries: Iterable[str], db: DatabaseInfo) -> dict[ColumnKey, list[object]]:
-    """Column -> literals the queries compare it with (LIKE patterns without their %)."""
-    out: dict[ColumnKey, list[object]] = defaultdict(list)
+def _parsed(queries: Iterable[str]) -> Iterator[tuple[exp.Expression, list[str]]]:
+    """Each query sqlglot can parse, with the (lower-cased) tables it names."""
     for sql in queries:
         try:
             tree = sqlglot.parse_one(sql, read="sqlite")
         except (ParseError, TokenError, ValueError, RecursionError):
             continue
-        if tree is None:
-            continue
-        all_tables = [t.name.lower() for t in tree.find_all(exp.Table)]
+        if tree is not None:
+            yield tree, [t.name.lower() for t in tree.find_all(exp.Table)]
+
+
+def typed_literals(queries: Iterable[str], db: DatabaseInfo) -> dict[ColumnKey, list[object]]:
+    """Column -> literals the queries compare it with (LIKE patterns without their %)."""
+    out: dict[ColumnKey, list[object]] = defaultdict(list)
+    for tree, all_tables in _parsed(queries):
         pairs: list[tuple[exp.Expression, exp.Expression]] = []
         for node in tree.find_all(*_COMPARISONS):
             pairs.append((node.this, node.expression))
@@ -125,14 +129,7 @@ def limited_order_keys(
     """
     sort_keys: set[ColumnKey] = set()
     group_keys: set[ColumnKey] = set()
-    for sql in queries:
-        try:
-            tree = sqlglot.parse_one(sql, read="sqlite")
-        except (ParseError, TokenError, ValueError, RecursionError):
-            continue
-        if tree is None:
-            continue
-        all_tables = [t.name.lower() for t in tree.find_all(exp.Table)]
+    for tree, all_tables in _parsed(queries):
         for query in tree.find_all(exp.Select):
             order = query.args.get("order")
             if not order or not query.args.get("limit"):

@@ -179,12 +179,14 @@ def readonly_uri(db_path: Path) -> str:
     return f"file:{quoted}?mode=ro&immutable=1"
 
 
-def open_readonly(db_path: Path) -> sqlite3.Connection:
+def open_readonly(db_path: Path, reverse_scans: bool = False) -> sqlite3.Connection:
     """Open a sandboxed connection to an existing SQLite file.
 
     Open one per database per worker and reuse it: `execute` resets all per-query state.
     ``immutable=1`` tells SQLite the file cannot change while open, so it takes no locks
     and ignores any ``-wal`` file; benchmark databases are static files.
+    `reverse_scans` turns on ``PRAGMA reverse_unordered_selects`` (ties and unordered scans
+    come out in the other order), set here because no query may run a PRAGMA.
     """
     db_path = Path(db_path)
     if not db_path.is_file():
@@ -201,6 +203,8 @@ def open_readonly(db_path: Path) -> sqlite3.Connection:
         conn.enable_load_extension(False)
     conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
     conn.execute("PRAGMA query_only = ON")
+    if reverse_scans:
+        conn.execute("PRAGMA reverse_unordered_selects = ON")
     _build_table_functions(conn)
     conn.set_authorizer(_authorize)
     conn.text_factory = _decode_text
