@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harness.leaderboard import build_leaderboard
+from harness.report.publish import publish_leaderboard
 from tests.browser import Browser
 from tests.synthetic_runs import make_runs
 
@@ -39,7 +39,7 @@ IN_PAGE = """(() => {
 def measure(root: Path, n_runs: int, n_questions: int) -> dict[str, float]:
     paths = make_runs(root / "runs", n_runs=n_runs, n_questions=n_questions, resamples=1000)
     start = time.perf_counter()
-    build_leaderboard(paths, root / "board", plot=False)
+    publish_leaderboard(paths, root / "board", plot=False)
     build_s = time.perf_counter() - start
     page = root / "board" / "index.html"
     with Browser() as browser:

@@ -29,8 +29,8 @@ from harness.benchmarks.base import load_benchmark
 from harness.config import RunConfig, apply
 from harness.errors import DataError
 from harness.generation.prompts import PromptBuilder
-from harness.io import jsonl_objects, write_jsonl
-from harness.leaderboard import load_run, write_text_atomic
+from harness.io import jsonl_objects, write_atomic, write_jsonl
+from harness.leaderboard.load import load_run
 from harness.prompting.templates import ASSISTANT, render_plain
 
 LABELS_NAME = "failure-labels.jsonl"
@@ -234,6 +234,6 @@ def export_failures(
     )
     write_jsonl(out / LABELS_NAME, labels_out)
     write_jsonl(out / PREFERENCES_NAME, prefs_out)
-    write_text_atomic(out / SUMMARY_NAME, result.markdown())
+    write_atomic(out / SUMMARY_NAME, result.markdown())
     result.files = [out / LABELS_NAME, out / PREFERENCES_NAME, out / SUMMARY_NAME]
     return result

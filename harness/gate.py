@@ -23,17 +23,20 @@ read (leaderboard.json entries and their per-question vectors); the paired CI is
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.diffing import NotComparableError, blocking_fields
-from harness.display import pct, pp
+from harness.diffing.compare import NotComparableError, blocking_fields
+from harness.diffing.promotion import clears, delta_text
+from harness.display import ci_bounds, ci_level, pct
 from harness.errors import ConfigError
-from harness.leaderboard import METRICS, load_leaderboard
-from harness.metrics import METRIC_LABELS
+from harness.io import read_toml
+from harness.leaderboard.columns import METRICS
+from harness.leaderboard.load import load_leaderboard
+from harness.metrics import label
+from harness.records import Leaderboard, MetricCI
 from harness.stats import (
     DEFAULT_CONFIDENCE,
     DEFAULT_RESAMPLES,
@@ -144,12 +147,7 @@ def _condition(raw: Any, where: str, index: int) -> Condition:
 
 
 def load_gates(path: Path) -> list[Condition]:
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    data = read_toml(path, ConfigError)
     unknown = sorted(set(data) - {"condition"})
     if unknown:
         raise ConfigError(f"{path}: unknown table(s) {', '.join(unknown)}; expected [[condition]]")
@@ -167,7 +165,9 @@ def load_gates(path: Path) -> list[Condition]:
 # --------------------------------------------------------------------------- evaluating
 
 
-def _find(leaderboard: Mapping[str, Any], benchmark: str | None, config: str, where: str) -> dict:
+def _find(
+    leaderboard: Leaderboard, benchmark: str | None, config: str, where: str
+) -> dict[str, Any]:
     found = []
     for table in leaderboard["tables"]:
         key = f"{table['benchmark']}/{table['split']}"
@@ -188,19 +188,19 @@ def _find(leaderboard: Mapping[str, Any], benchmark: str | None, config: str, wh
             + (", ".join(known) or "none")
         )
     if len(found) > 1:
-        tables = ", ".join(e["_table"] for e in found)
-        raise ConfigError(f"{where}: {config!r} is in several tables ({tables}); set benchmark")
+        splits = ", ".join(e["_table"] for e in found)
+        raise ConfigError(f"{where}: {config!r} is in several tables ({splits}); set benchmark")
     return found[0]
 
 
-def _metric(entry: Mapping[str, Any], metric: str, where: str) -> dict[str, Any]:
+def _metric(entry: Mapping[str, Any], metric: str, where: str) -> MetricCI:
     ci = entry["metrics"].get(metric)
     if not ci:
         raise ConfigError(f"{where}: {entry['config']!r} has no {metric} scores")
     return ci
 
 
-def _floor(c: Condition, leaderboard: Mapping[str, Any], where: str) -> ConditionResult:
+def _floor(c: Condition, leaderboard: Leaderboard, where: str) -> ConditionResult:
     entry = _find(leaderboard, c.benchmark, c.candidate, where)
     ci = _metric(entry, c.metric, where)
     mean_pct = 100 * ci["mean"]
@@ -209,18 +209,18 @@ def _floor(c: Condition, leaderboard: Mapping[str, Any], where: str) -> Conditio
     else:
         assert c.at_least is not None
         passed, need = mean_pct >= c.at_least - 1e-9, f"≥ {c.at_least:.1f}"
-    level = round(100 * float((entry.get("bootstrap") or {}).get("confidence", 0.95)))
+    level = ci_level(float((entry.get("bootstrap") or {}).get("confidence", DEFAULT_CONFIDENCE)))
     line = (
         f"{'pass' if passed else 'fail'}: {c.name}: {entry['_table']} {c.candidate!r} "
-        f"{METRIC_LABELS[c.metric]} {pct(ci['mean'])} [{level}% CI {pct(ci['low'])}, "
-        f"{pct(ci['high'])}], n = {ci.get('n', entry['n'])}; needs {need}"
+        f"{label(c.metric)} {pct(ci['mean'])} {ci_bounds(ci['low'], ci['high'], level=level)}, "
+        f"n = {ci.get('n', entry['n'])}; needs {need}"
     )
     return ConditionResult(c, passed, line)
 
 
 def _delta(
     c: Condition,
-    leaderboard: Mapping[str, Any],
+    leaderboard: Leaderboard,
     where: str,
     resamples: int,
     seed: int,
@@ -252,12 +252,10 @@ def _delta(
         seed=seed,
         confidence=confidence,
     )
-    delta_pp = 100 * d.mean
-    passed = delta_pp >= c.min_delta_pp - 1e-9 and d.low > 0
+    passed = clears(d, c.min_delta_pp)
     line = (
         f"{'pass' if passed else 'fail'}: {c.name}: {head['_table']} {c.candidate!r} vs "
-        f"{c.baseline!r}: Δ {METRIC_LABELS[c.metric]} {pp(d.mean)} pp "
-        f"[{round(100 * confidence)}% CI {pp(d.low)}, {pp(d.high)}], "
+        f"{c.baseline!r}: {delta_text(label(c.metric), d, confidence)}, "
         f"n = {len(ids)} paired; needs Δ ≥ {c.min_delta_pp:+.1f} pp and CI above 0"
     )
     return ConditionResult(c, passed, line)
@@ -265,7 +263,7 @@ def _delta(
 
 def evaluate(
     conditions: Sequence[Condition],
-    leaderboard: Mapping[str, Any],
+    leaderboard: Leaderboard,
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = DEFAULT_SEED,
     confidence: float = DEFAULT_CONFIDENCE,

@@ -123,9 +123,10 @@ def atomic_path(target: Path, suffix: str = ".partial", durable: bool = True) ->
         raise
 
 
-def write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """`data` (text as UTF-8, or bytes such as a PNG) at `path`, whole or not at all."""
     with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+        tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
 
 
 def _read_umask() -> int:

@@ -164,3 +164,126 @@ class PredictionSet:
     missing_ids: list[str] = field(default_factory=list)
     # Sampled files only: each id's SQL by sample index (`sql` then holds sample 0's).
     samples: dict[str, list[str]] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- summary.json
+# (its format version: SUMMARY_SCHEMA_VERSION, above)
+
+
+class MetricCI(TypedDict, total=False):
+    """A metric's mean with its percentile bootstrap CI, as fractions (stats.CI.as_dict)."""
+
+    mean: float
+    low: float
+    high: float
+    n: int
+
+
+class GroupFigures(TypedDict, total=False):
+    """One hardness/difficulty group in summary.json: its size and a MetricCI per metric,
+    keyed by metric name (the keys beside `n` vary with the family)."""
+
+    n: int
+
+
+class Excluded(TypedDict, total=False):
+    count: int
+    reasons: dict[str, int]  # missing_database, outage, missing_prediction, limit
+    db_ids: list[str]
+    ids: list[str]
+
+
+class DataProvenance(TypedDict, total=False):
+    """What was scored: sha256 of every data file and database, and of both together."""
+
+    sha256: str
+    files: dict[str, str]
+    databases: dict[str, str]
+
+
+class Summary(TypedDict, total=False):
+    """summary.json, the scoring stage's figures for one run (top-level fields).
+
+    `metrics` maps a metric name (see harness/metrics.py; a sampled run adds pass@k and
+    maj@N) to its MetricCI; the groups sit under `by_hardness` (Spider, no-database) or
+    `by_difficulty` (BIRD). `failures` counts wrong answers per failure label.
+    """
+
+    schema_version: int
+    harness_version: str
+    harness_commit: str | None
+    dirty: bool | None
+    benchmark: str
+    split: str
+    test_suite: bool
+    n: int
+    n_total: int
+    excluded: Excluded
+    complete: bool
+    metrics: dict[str, MetricCI]
+    by_hardness: dict[str, GroupFigures]
+    by_difficulty: dict[str, GroupFigures]
+    failures: dict[str, int]
+    sampling: dict[str, Any]
+    bootstrap: dict[str, Any]  # method, resamples, seed, confidence
+    scorer: dict[str, Any]  # name, version, semantics and the family's scoring options
+    reference: dict[str, Any]  # BIRD: invalid gold references
+    evidence: bool | None  # BIRD: whether the prompts carried the evidence hints
+    data: DataProvenance
+    predictions: dict[str, Any]  # path, sha256, format
+    gold_cache: dict[str, Any]
+    timing: dict[str, Any]
+    generation: dict[str, Any]  # tokens, latency, cost when the predictions carry them
+    options: dict[str, Any]
+    official: dict[str, Any]  # the official evaluator's figures, when it ran beside
+
+
+# --------------------------------------------------------------------------- leaderboard.json
+
+LEADERBOARD_SCHEMA_VERSION = 1
+
+
+class LeaderboardEntry(TypedDict, total=False):
+    """One run's line in a leaderboard table, with its per-question vectors in `correct`
+    (metric -> question id -> value: 0/1 for the binary metrics, a score otherwise)."""
+
+    config: str
+    run: str
+    tier: str
+    params: int | None
+    evidence: bool | None
+    model: dict[str, Any]
+    identity: dict[str, Any]  # identity.Identity.as_dict()
+    provenance: dict[str, Any]  # identity.Provenance.as_dict()
+    citable: bool
+    n: int
+    n_total: int
+    excluded: dict[str, Any]
+    metrics: dict[str, MetricCI]
+    by_level: dict[str, dict[str, Any]]  # level -> {"n": ..., metric: MetricCI}
+    tokens_per_s: float | None
+    cost_per_1k_usd: float | None
+    scorer: dict[str, Any]
+    bootstrap: dict[str, Any]
+    data_sha256: str | None
+    failures: dict[str, int]
+    correct: dict[str, dict[str, float]]
+    rank: int
+
+
+class SplitTable(TypedDict):
+    """The leaderboard of one (benchmark, split): runs on other questions never share one."""
+
+    benchmark: str
+    split: str
+    entries: list[LeaderboardEntry]
+    datasets: dict[str, DataProvenance]  # data sha256 -> its files and databases
+
+
+class Leaderboard(TypedDict):
+    """leaderboard.json."""
+
+    schema_version: int
+    kind: str
+    built_with: str
+    tables: list[SplitTable]

@@ -2,28 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from tabulate import tabulate
 
 from harness.display import UNIT_NOTE, pct_ci
 from harness.metrics import label
+from harness.records import MetricCI, Summary
 
 
-def _fmt(ci: dict[str, Any] | None) -> str:
+def _fmt(ci: MetricCI | None) -> str:
     return pct_ci(ci) if ci else ""
 
 
-def render_table(summary: dict[str, Any]) -> str:
+def render_table(summary: Summary) -> str:
     """The per-group table with 95% CIs, and a line for anything left out."""
     by = [k for k in summary if k.startswith("by_")]
     groups = summary.get(by[0], {}) if by else {}
     names = list(groups)
     headers = ["", *names, "all"]
-    table = [["n", *[groups[g]["n"] for g in names], summary["n"]]]
+    body = [["n", *[groups[g]["n"] for g in names], summary["n"]]]
     for m, ci in summary["metrics"].items():
-        table.append([label(m), *[_fmt(groups[g].get(m)) for g in names], _fmt(ci)])
-    lines = [tabulate(table, headers=headers, tablefmt="github", disable_numparse=True)]
+        body.append([label(m), *[_fmt(groups[g].get(m)) for g in names], _fmt(ci)])
+    lines = [tabulate(body, headers=headers, tablefmt="github", disable_numparse=True)]
     boot = summary.get("bootstrap", {})
     lines.append("")
     lines.append(

@@ -43,7 +43,7 @@ def test_core_imports_stay_torch_free() -> None:
         "import harness.pipeline.bench, harness.pipeline.reproduce, harness.sweep.pipeline\n"
         "import harness.commands.generate, harness.commands.bench\n"
         "import harness.scoring.scorer, harness.scoring.spider.judge, harness.commands.score\n"
-        "import harness.leaderboard, harness.diffing\n"
+        "import harness.leaderboard.render, harness.report.publish, harness.diffing.diff\n"
         "import harness.report.html, harness.report.plots, harness.gate, harness.failures_export\n"
         "import harness.commands.gate, harness.commands.failures\n"
         "heavy = ('torch', 'transformers', 'peft', 'openai', 'anthropic')\n"

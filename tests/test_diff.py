@@ -9,9 +9,12 @@ from math import comb
 import pytest
 
 from harness.cli import main
-from harness.diffing import COMMENT_MARKER, NotComparableError, diff_leaderboards
+from harness.diffing.compare import NotComparableError
+from harness.diffing.diff import diff_leaderboards
+from harness.diffing.render import COMMENT_MARKER
 from harness.errors import ConfigError, DataError
-from harness.leaderboard import JSON_NAME, build_leaderboard
+from harness.leaderboard.columns import JSON_NAME
+from harness.report.publish import publish_leaderboard
 
 try:  # tests/ as plain folder (pytest puts it on sys.path) or as a package
     from runs_factory import default_config, make_run, sha, vector
@@ -33,7 +36,7 @@ def _lb(root, name, runs: dict, **kwargs):
         for config, (ex, extra) in runs.items()
     ]
     out = root / name / "lb"
-    build_leaderboard(dirs, out, plot=False, **kwargs)
+    publish_leaderboard(dirs, out, plot=False, **kwargs)
     return out / JSON_NAME
 
 

@@ -7,10 +7,11 @@ import json
 import pytest
 
 from harness.cli import main
-from harness.diffing import NotComparableError, diff_leaderboards
+from harness.diffing.compare import NotComparableError
+from harness.diffing.diff import diff_leaderboards
 from harness.errors import ConfigError
 from harness.gate import evaluate, load_gates, run_gates
-from harness.leaderboard import build_leaderboard
+from harness.report.publish import publish_leaderboard
 from tests.runs_factory import default_config, make_run, vector
 
 N = 200
@@ -28,7 +29,7 @@ def board(tmp_path):
     make_run(runs, "head", head, em=em_head, config=config)
     make_run(runs, "bird-run", vector(N, range(50)), benchmark="bird", config=config)
     out = tmp_path / "board"
-    build_leaderboard([runs / "base", runs / "head", runs / "bird-run"], out)
+    publish_leaderboard([runs / "base", runs / "head", runs / "bird-run"], out)
     return out / "leaderboard.json"
 
 
@@ -105,7 +106,7 @@ def test_not_comparable_runs_are_refused(tmp_path):
     other = default_config()
     other["decoding"]["temperature"] = 0.7
     make_run(runs, "head", vector(40, range(30)), config=other)
-    build_leaderboard([runs / "base", runs / "head"], tmp_path / "b")
+    publish_leaderboard([runs / "base", runs / "head"], tmp_path / "b")
     with pytest.raises(NotComparableError, match=r"decoding\.temperature"):
         run_gates(gates(tmp_path, DELTA.format(min=1)), tmp_path / "b" / "leaderboard.json")
 
@@ -139,7 +140,7 @@ def test_ambiguous_run_needs_a_benchmark(tmp_path):
     runs = tmp_path / "runs"
     make_run(runs / "a", "same", vector(10, range(5)), config=default_config())
     make_run(runs / "b", "same", vector(10, range(5)), benchmark="bird", config=default_config())
-    build_leaderboard([runs / "a" / "same", runs / "b" / "same"], tmp_path / "b")
+    publish_leaderboard([runs / "a" / "same", runs / "b" / "same"], tmp_path / "b")
     path = gates(tmp_path, FLOOR.format(key="above", value=1).replace('"head"', '"same"'))
     with pytest.raises(ConfigError, match="several tables"):
         evaluate(load_gates(path), json.loads((tmp_path / "b" / "leaderboard.json").read_text()))
@@ -150,7 +151,7 @@ def test_a_delta_above_the_minimum_still_needs_its_ci_above_zero(tmp_path):
     # One question flips: Δ = +5 pp on 20 questions, a CI that straddles 0.
     make_run(runs, "base", vector(20, range(10)), config=default_config())
     make_run(runs, "head", vector(20, range(11)), config=default_config())
-    build_leaderboard([runs / "base", runs / "head"], tmp_path / "b")
+    publish_leaderboard([runs / "base", runs / "head"], tmp_path / "b")
     decision = run_gates(gates(tmp_path, DELTA.format(min=3)), tmp_path / "b" / "leaderboard.json")
     assert "+5.0 pp" in decision.results[0].line
     assert not decision.passed

@@ -9,16 +9,11 @@ import pytest
 from harness.cli import main
 from harness.errors import ConfigError, DataError
 from harness.identity import differing_fields, run_identity, run_provenance
-from harness.leaderboard import (
-    JSON_NAME,
-    MD_NAME,
-    PLOT_NAME,
-    LeaderboardError,
-    build_leaderboard,
-    format_params,
-)
+from harness.leaderboard.columns import JSON_NAME, MD_NAME, format_params
+from harness.leaderboard.entry import LeaderboardError
 from harness.report.html import HTML_NAME
-from harness.report.plots import PLOT_NAMES
+from harness.report.plots import PLOT_NAMES, SIZE_PLOT
+from harness.report.publish import publish_leaderboard
 
 try:  # tests/ as plain folder (pytest puts it on sys.path) or as a package
     from runs_factory import default_config, make_run, sha, vector
@@ -71,7 +66,7 @@ def test_builds_ranked_tables_per_benchmark_and_split(tmp_path):
         runs, "bird-run", vector(10, range(4)), benchmark="bird", config=default_config()
     )
     out = tmp_path / "lb"
-    lb = build_leaderboard([small, big, api, bird], out)
+    lb = publish_leaderboard([small, big, api, bird], out)
 
     assert [(t["benchmark"], t["split"]) for t in lb["tables"]] == [
         ("bird", "dev"),
@@ -109,7 +104,7 @@ def test_builds_ranked_tables_per_benchmark_and_split(tmp_path):
     assert spider["entries"][0]["data_sha256"] in md
     assert "10,000" not in md and "2,000 resamples" in md  # what the runs recorded
 
-    png = (out / PLOT_NAME).read_bytes()
+    png = (out / SIZE_PLOT).read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
     on_disk = json.loads((out / JSON_NAME).read_text())
     assert on_disk == lb
@@ -120,8 +115,8 @@ def test_rebuilding_gives_identical_files(tmp_path):
         make_run(tmp_path / "runs", "a", vector(30, range(10)), config=default_config()),
         make_run(tmp_path / "runs", "b", vector(30, range(20))),
     ]
-    build_leaderboard(runs, tmp_path / "one")
-    build_leaderboard(list(reversed(runs)), tmp_path / "two")
+    publish_leaderboard(runs, tmp_path / "one")
+    publish_leaderboard(list(reversed(runs)), tmp_path / "two")
     plain = tmp_path / "plain.txt"
     plain.write_text("x")  # the mode an ordinary write gets under this umask
     for name in ALL_FILES:
@@ -137,29 +132,29 @@ def test_ties_share_a_rank_and_config_toml_can_name_the_config(tmp_path):
     a = make_run(runs, "run-a", vector(10, range(5)), config={"name": "alpha"})
     b = make_run(runs, "run-b", vector(10, range(5, 10)), config={"run": {"name": "beta"}})
     c = make_run(runs, "run-c", vector(10, range(3)))
-    lb = build_leaderboard([a, b, c], tmp_path / "lb", plot=False)
+    lb = publish_leaderboard([a, b, c], tmp_path / "lb", plot=False)
     ranks = [(e["rank"], e["config"]) for e in _table(lb)["entries"]]
     assert ranks == [(1, "alpha"), (1, "beta"), (3, "run-c")]
-    assert not (tmp_path / "lb" / PLOT_NAME).exists()
+    assert not (tmp_path / "lb" / SIZE_PLOT).exists()
 
 
 def test_duplicate_config_names_are_refused(tmp_path):
     a = make_run(tmp_path / "x", "same", vector(10, [1]))
     b = make_run(tmp_path / "y", "same", vector(10, [2]))
     with pytest.raises(LeaderboardError, match="'same' is used by both"):
-        build_leaderboard([a, b], tmp_path / "lb")
+        publish_leaderboard([a, b], tmp_path / "lb")
 
 
 def test_runs_on_different_data_files_never_share_a_table(tmp_path):
     a = make_run(tmp_path / "runs", "a", vector(10, [1]))
     b = make_run(tmp_path / "runs", "b", vector(10, [1]), files={"dev.json": sha("other")})
     with pytest.raises(LeaderboardError, match="different data files"):
-        build_leaderboard([a, b], tmp_path / "lb")
+        publish_leaderboard([a, b], tmp_path / "lb")
 
 
 def test_test_suite_column_appears_when_present(tmp_path):
     run = make_run(tmp_path / "runs", "ts", vector(8, range(6)), ts=vector(8, range(4)))
-    lb = build_leaderboard([run], tmp_path / "lb", plot=False)
+    lb = publish_leaderboard([run], tmp_path / "lb", plot=False)
     md = (tmp_path / "lb" / MD_NAME).read_text()
     assert "TS [95% CI]" in md and "EM [95% CI]" not in md
     assert _md_row(md, "ts")[5].startswith("50.0 [")
@@ -178,7 +173,7 @@ def test_bird_metrics_and_difficulty_columns(tmp_path):
         level_field="difficulty",
         scorer={"semantics": "bird-official", "r_ves_repeats": 0},
     )
-    lb = build_leaderboard([run], tmp_path / "lb", plot=False)
+    lb = publish_leaderboard([run], tmp_path / "lb", plot=False)
     entry = _table(lb, "bird")["entries"][0]
     assert entry["correct"]["ex_strict"] == {"0": 0, "1": 1, "2": 0, "3": 0, "4": 0, "5": 0}
     assert entry["correct"]["soft_f1"]["3"] == 0.25
@@ -194,8 +189,8 @@ def test_bird_metrics_and_difficulty_columns(tmp_path):
 def test_outages_refused_unless_allowed_then_not_citable(tmp_path):
     run = make_run(tmp_path / "runs", "api", vector(18, range(9)), excluded={"outage": 2})
     with pytest.raises(LeaderboardError, match="2 prediction\\(s\\) are provider outages"):
-        build_leaderboard([run], tmp_path / "lb")
-    lb = build_leaderboard([run], tmp_path / "lb", allow_outages=True, plot=False)
+        publish_leaderboard([run], tmp_path / "lb")
+    lb = publish_leaderboard([run], tmp_path / "lb", allow_outages=True, plot=False)
     entry = _table(lb)["entries"][0]
     assert not entry["citable"]
     assert "2 excluded (outage)" in entry["provenance"]["not_citable_reasons"]
@@ -213,11 +208,11 @@ def test_partial_runs_refused_unless_allowed(tmp_path):
         excluded_db_ids=["wta_1"],
     )
     with pytest.raises(LeaderboardError, match="partial run \\(missing_database: 3\\)"):
-        build_leaderboard([run], tmp_path / "lb")
+        publish_leaderboard([run], tmp_path / "lb")
     # --allow-outages alone does not admit a partial run.
     with pytest.raises(LeaderboardError):
-        build_leaderboard([run], tmp_path / "lb", allow_outages=True)
-    build_leaderboard([run], tmp_path / "lb", allow_partial=True, plot=False)
+        publish_leaderboard([run], tmp_path / "lb", allow_outages=True)
+    publish_leaderboard([run], tmp_path / "lb", allow_partial=True, plot=False)
     md = (tmp_path / "lb" / MD_NAME).read_text()
     assert "partial †" in md
     assert "3 excluded (missing database); missing databases: wta_1" in md
@@ -228,7 +223,7 @@ def test_dirty_tree_and_unknown_commit_are_not_citable(tmp_path):
     dirty = make_run(tmp_path / "runs", "dirty", vector(10, [1, 2]), dirty=True)
     unknown = make_run(tmp_path / "runs", "nocommit", vector(10, [1]), commit=None)
     clean = make_run(tmp_path / "runs", "clean", vector(10, [3]))
-    lb = build_leaderboard([dirty, unknown, clean], tmp_path / "lb", plot=False)
+    lb = publish_leaderboard([dirty, unknown, clean], tmp_path / "lb", plot=False)
     by_name = {e["config"]: e for e in _table(lb)["entries"]}
     assert by_name["dirty"]["provenance"]["not_citable_reasons"] == ["dirty work tree"]
     assert by_name["nocommit"]["provenance"]["not_citable_reasons"] == ["harness commit unknown"]
@@ -245,11 +240,11 @@ def test_summary_that_disagrees_with_rows_is_refused(tmp_path):
     summary["metrics"]["ex"]["mean"] = 0.9
     (run / "summary.json").write_text(json.dumps(summary))
     with pytest.raises(DataError, match=r"disagrees with rows\.jsonl"):
-        build_leaderboard([run], tmp_path / "lb")
+        publish_leaderboard([run], tmp_path / "lb")
     with (run / "rows.jsonl").open("a") as fh:
         fh.write(json.dumps({"id": "extra", "ex": 1}) + "\n")
     with pytest.raises(DataError, match=r"n=10 but rows\.jsonl has 11"):
-        build_leaderboard([run], tmp_path / "lb")
+        publish_leaderboard([run], tmp_path / "lb")
 
 
 def test_bad_rows_name_file_and_line(tmp_path):
@@ -258,9 +253,9 @@ def test_bad_rows_name_file_and_line(tmp_path):
     lines[1] = lines[1].replace('"ex": 1', '"ex": 2')
     (run / "rows.jsonl").write_text("\n".join(lines) + "\n")
     with pytest.raises(DataError, match=r"rows.jsonl:2: field 'ex' must be 0, 1 or null"):
-        build_leaderboard([run], tmp_path / "lb")
+        publish_leaderboard([run], tmp_path / "lb")
     with pytest.raises(DataError, match=r"summary\.json: not found"):
-        build_leaderboard([tmp_path], tmp_path / "lb")
+        publish_leaderboard([tmp_path], tmp_path / "lb")
 
 
 def test_identity_separates_measurement_from_circumstance(tmp_path):
@@ -276,8 +271,8 @@ def test_identity_separates_measurement_from_circumstance(tmp_path):
         commit="f" * 40,
         dirty=True,
     )
-    lb1 = build_leaderboard([base], tmp_path / "lb1", plot=False)
-    lb2 = build_leaderboard([later], tmp_path / "lb2", plot=False)
+    lb1 = publish_leaderboard([base], tmp_path / "lb1", plot=False)
+    lb2 = publish_leaderboard([later], tmp_path / "lb2", plot=False)
     id1 = _table(lb1)["entries"][0]["identity"]
     id2 = _table(lb2)["entries"][0]["identity"]
     assert id1 == id2  # time, duration, commit, dirtiness and adapter location do not count
@@ -345,7 +340,7 @@ def test_bad_model_table_names_the_config_file(tmp_path):
         tmp_path / "runs", "r", vector(4, [1]), config=default_config(adapters=["lora@0.5"])
     )
     with pytest.raises(ConfigError, match=r"r/config\.toml: \[model\]\.adapters must be tables"):
-        build_leaderboard([run], tmp_path / "lb", plot=False)
+        publish_leaderboard([run], tmp_path / "lb", plot=False)
     run = make_run(tmp_path / "runs", "p", vector(4, [1]), config=default_config(params="7B"))
     with pytest.raises(ConfigError, match=r"p/config\.toml: \[model\]\.params must be a positive"):
-        build_leaderboard([run], tmp_path / "lb", plot=False)
+        publish_leaderboard([run], tmp_path / "lb", plot=False)

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from harness.cli import main
-from harness.diffing import diff_leaderboards
-from harness.leaderboard import build_leaderboard
+from harness.diffing.diff import diff_leaderboards
+from harness.report.publish import publish_leaderboard
 from tests.browser import Browser, chromium_path
 from tests.runs_factory import default_config, make_run, vector
 from tests.synthetic_runs import make_runs
@@ -247,7 +247,7 @@ def test_markup_in_questions_and_sql_stays_text(tmp_path):
     evil = "What is </script><script>window.pwned=1</script> <!-- here?"
     lines = [json.dumps({"id": str(i), "question": evil}) for i in range(4)]
     (run / "predictions.jsonl").write_text("\n".join(lines) + "\n")
-    build_leaderboard([run], tmp_path / "board")
+    publish_leaderboard([run], tmp_path / "board")
     with Browser() as browser:
         browser.open(tmp_path / "board" / "index.html")
         assert browser.problems() == []
@@ -265,7 +265,7 @@ def test_markup_in_questions_and_sql_stays_text(tmp_path):
 
 def test_spider_dev_size_by_20_runs_stays_light(tmp_path):
     paths = make_runs(tmp_path / "runs", n_runs=20, n_questions=1034, resamples=200)
-    build_leaderboard(paths, tmp_path / "board", plot=False)
+    publish_leaderboard(paths, tmp_path / "board", plot=False)
     page_bytes = (tmp_path / "board" / "index.html").stat().st_size
     assert page_bytes < 3_000_000, page_bytes
     with Browser() as browser:

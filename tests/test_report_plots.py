@@ -10,8 +10,8 @@ import pytest
 from matplotlib.legend import Legend
 from matplotlib.text import Annotation
 
-from harness.leaderboard import build_leaderboard
 from harness.report.plots import PLOT_NAMES, failure_figure, level_figure, size_figure
+from harness.report.publish import publish_leaderboard
 from tests.runs_factory import default_config, make_run
 
 # Close scores on purpose: DAIL-SQL and DIN-SQL once printed on top of each other.
@@ -44,7 +44,7 @@ def _runs(root, sized=True, unsized=True, n=400):
 
 @pytest.fixture
 def board(tmp_path):
-    return build_leaderboard(_runs(tmp_path / "runs"), tmp_path / "board", plot=False, html=False)
+    return publish_leaderboard(_runs(tmp_path / "runs"), tmp_path / "board", plot=False, html=False)
 
 
 def _boxes(fig, kind):
@@ -76,7 +76,9 @@ def test_size_plot_labels_never_overlap_and_the_legend_is_outside(board):
 
 
 def test_without_sizes_runs_are_rows_sorted_by_score(tmp_path):
-    board = build_leaderboard(_runs(tmp_path / "runs", sized=False), tmp_path / "board", html=False)
+    board = publish_leaderboard(
+        _runs(tmp_path / "runs", sized=False), tmp_path / "board", html=False
+    )
     fig = size_figure(board)
     (ax,) = fig.axes
     entries = board["tables"][0]["entries"]
@@ -101,7 +103,7 @@ def test_level_and_failure_charts(board):
 
 
 def test_every_png_is_written(tmp_path):
-    build_leaderboard(_runs(tmp_path / "runs", n=40), tmp_path / "board", html=False)
+    publish_leaderboard(_runs(tmp_path / "runs", n=40), tmp_path / "board", html=False)
     for name in PLOT_NAMES:
         png = (tmp_path / "board" / name).read_bytes()
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000

@@ -128,11 +128,11 @@ def test_scoring_samples_pass_at_k_and_majority_vote(tmp_path: Path) -> None:
     assert summary["sampling"]["samples"] == 3 and summary["sampling"]["correct_by"] == "ex"
 
     # reporting: the summary table and the leaderboard show the new metrics with CIs
-    from harness.leaderboard import build_leaderboard
+    from harness.report.publish import publish_leaderboard
     from harness.summary import render_table
 
     assert "maj@3" in render_table(summary) and "pass@3" in render_table(summary)
-    board = build_leaderboard(
+    board = publish_leaderboard(
         [tmp_path / "out"], tmp_path / "board", allow_partial=True, plot=False
     )
     (entry,) = board["tables"][0]["entries"]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.diffing import COMMENT_MARKER
+from harness.diffing.render import COMMENT_MARKER
 
 REPO = Path(__file__).resolve().parent.parent
 WORKFLOWS = REPO / ".github" / "workflows"

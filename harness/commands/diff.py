@@ -48,15 +48,14 @@ def command(
     out_file: Path | None,
 ) -> None:
     """Compare two leaderboard.json files paired, question by question."""
-    from harness.diffing import diff_leaderboards
-    from harness.leaderboard import write_text_atomic
+    from harness.diffing.diff import diff_leaderboards
+    from harness.io import write_atomic
 
     result = diff_leaderboards(
         base, head, gate_pp=gate_pp, baseline=baseline, candidate=candidate, vary=vary
     )
     if out_file is not None:
-        out_file.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(out_file, result.markdown)
+        write_atomic(out_file, result.markdown)
     click.echo(result.markdown, nl=False)
     if result.gate is not None:
         click.echo(result.gate.line)

@@ -20,12 +20,11 @@ import click
 def command(gates_toml: Path, leaderboard_json: Path, markdown_out: Path | None) -> None:
     """Check every condition in GATES.toml against LEADERBOARD.json; exit 0 to ship, 1 not."""
     from harness.gate import run_gates
-    from harness.leaderboard import write_text_atomic
+    from harness.io import write_atomic
 
     decision = run_gates(gates_toml, leaderboard_json)
     if markdown_out is not None:
-        markdown_out.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(markdown_out, decision.markdown())
+        write_atomic(markdown_out, decision.markdown())
     click.echo(decision.text(), nl=False)
     if not decision.passed:
         raise click.exceptions.Exit(1)

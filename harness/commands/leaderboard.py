@@ -28,9 +28,10 @@ import click
 )
 def command(run_dirs: tuple[Path, ...], out_dir: Path, allow_outages: bool, allow_partial: bool):
     """Build the leaderboard from scored run folders (summary.json + rows.jsonl)."""
-    from harness.leaderboard import MD_NAME, build_leaderboard
+    from harness.leaderboard.columns import MD_NAME
+    from harness.report.publish import publish_leaderboard
 
-    build_leaderboard(
+    publish_leaderboard(
         list(run_dirs), out_dir, allow_outages=allow_outages, allow_partial=allow_partial
     )
     click.echo((out_dir / MD_NAME).read_text(encoding="utf-8"), nl=False)

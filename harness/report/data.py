@@ -13,9 +13,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.diffing import blocking_fields
+from harness.diffing.compare import blocking_fields
 from harness.errors import DataError
 from harness.io import jsonl_objects
+from harness.records import DataProvenance, Leaderboard, LeaderboardEntry, Row, SplitTable
 from harness.stats import (
     DEFAULT_CONFIDENCE,
     DEFAULT_RESAMPLES,
@@ -24,7 +25,7 @@ from harness.stats import (
     paired_diff_matrix,
 )
 
-RowsByRun = Mapping[str, Sequence[Mapping[str, Any]]]
+RowsByRun = Mapping[str, Sequence[Row]]
 
 
 class _Pool:
@@ -56,7 +57,7 @@ def read_questions(run_dir: Path) -> dict[str, str]:
     return questions
 
 
-def _mismatch_text(row: Mapping[str, Any]) -> str | None:
+def _mismatch_text(row: Row) -> str | None:
     parts = []
     if row.get("error"):
         parts.append(f"error: {row['error']}")
@@ -68,15 +69,15 @@ def _mismatch_text(row: Mapping[str, Any]) -> str | None:
     return "\n".join(parts) or None
 
 
-def _level(row: Mapping[str, Any]) -> str:
+def _level(row: Row) -> str:
     return str(row.get("hardness") or row.get("difficulty") or "")
 
 
-def _question_table(
-    entries: Sequence[Mapping[str, Any]], rows: RowsByRun, questions: Mapping[str, str]
+def _question_columns(
+    entries: Sequence[LeaderboardEntry], rows: RowsByRun, questions: Mapping[str, str]
 ) -> tuple[list[str], dict[str, list[str]]]:
     ids: list[str] = []
-    info: dict[str, Mapping[str, Any]] = {}
+    info: dict[str, Row] = {}
     for e in entries:
         for row in rows[e["config"]]:
             qid = str(row["id"])
@@ -94,8 +95,8 @@ def _question_table(
 
 
 def _pairs(
-    entries: Sequence[Mapping[str, Any]],
-    datasets: Mapping[str, Any],
+    entries: Sequence[LeaderboardEntry],
+    datasets: Mapping[str, DataProvenance],
     resamples: int,
     seed: int,
     confidence: float,
@@ -137,7 +138,7 @@ def _pairs(
     return pairs
 
 
-def _run_info(e: Mapping[str, Any]) -> dict[str, Any]:
+def _run_info(e: LeaderboardEntry) -> dict[str, Any]:
     return {
         "name": e["config"],
         "rank": e["rank"],
@@ -152,8 +153,8 @@ def _run_info(e: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def table_data(
-    table: Mapping[str, Any],
+def split_table_data(
+    table: SplitTable,
     rows: RowsByRun,
     questions: Mapping[str, str],
     resamples: int = DEFAULT_RESAMPLES,
@@ -161,7 +162,7 @@ def table_data(
     confidence: float = DEFAULT_CONFIDENCE,
 ) -> dict[str, Any]:
     entries = table["entries"]
-    ids, qtable = _question_table(entries, rows, questions)
+    ids, qtable = _question_columns(entries, rows, questions)
     position = {qid: k for k, qid in enumerate(ids)}
     pool = _Pool()
     labels = _Pool()
@@ -194,7 +195,7 @@ def table_data(
 
 
 def page_data(
-    leaderboard: Mapping[str, Any],
+    leaderboard: Leaderboard,
     rows: Mapping[tuple[str, str], RowsByRun],
     questions: Mapping[tuple[str, str], Mapping[str, str]],
 ) -> list[dict[str, Any]]:
@@ -202,5 +203,5 @@ def page_data(
     out = []
     for table in leaderboard["tables"]:
         key = (table["benchmark"], table["split"])
-        out.append(table_data(table, rows[key], questions.get(key, {})))
+        out.append(split_table_data(table, rows[key], questions.get(key, {})))
     return out

@@ -16,8 +16,17 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from harness.leaderboard import LEVEL_ORDER, METRICS, format_params
-from harness.metrics import METRIC_LABELS
+from harness.display import MISSING, ci_bounds, pct
+from harness.leaderboard.columns import (
+    BIRD_LEVELS,
+    METRICS,
+    failure_labels_by_count,
+    format_params,
+    ordered_levels,
+)
+from harness.leaderboard.load import Run
+from harness.metrics import label
+from harness.records import Leaderboard, Row, SplitTable
 from harness.report.data import page_data, read_questions
 from harness.report.svg import ci_chart
 
@@ -25,22 +34,12 @@ HTML_NAME = "index.html"
 TEMPLATES = Path(__file__).parent / "templates"
 
 
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{100 * value:.1f}"
-
-
 def _ci(ci: Mapping[str, Any] | None) -> Markup:
     if not ci:
-        return Markup("—")
-    return Markup('{}<span class="ci"> [{}, {}]</span>').format(
-        _pct(ci["mean"]), _pct(ci["low"]), _pct(ci["high"])
+        return Markup(MISSING)
+    return Markup('{}<span class="ci"> {}</span>').format(
+        pct(ci["mean"]), ci_bounds(ci["low"], ci["high"])
     )
-
-
-def _levels(entries: Sequence[Mapping[str, Any]]) -> list[str]:
-    present = {level for e in entries for level in e["by_level"]}
-    known = [level for level in LEVEL_ORDER if level in present]
-    return known + sorted(present - set(known))
 
 
 def _json_script(value: Any) -> Markup:
@@ -50,9 +49,10 @@ def _json_script(value: Any) -> Markup:
     return Markup(text)
 
 
-def _table_view(table: Mapping[str, Any], index: int) -> dict[str, Any]:
+def _split_table_view(table: SplitTable, index: int) -> dict[str, Any]:
     entries = table["entries"]
     metrics = [m for m in METRICS if any(m in e["metrics"] for e in entries)]
+    levels = ordered_levels(entries)
     title = f"{table['benchmark']} / {table['split']}"
     chart_items = [
         {"name": e["config"], "citable": e["citable"]} | e["metrics"]["ex"] for e in entries
@@ -61,27 +61,19 @@ def _table_view(table: Mapping[str, Any], index: int) -> dict[str, Any]:
         "index": index,
         "title": title,
         "entries": entries,
-        "metrics": [(m, METRIC_LABELS[m]) for m in metrics],
-        "levels": _levels(entries),
-        "level_name": "difficulty"
-        if any(lv in ("simple", "moderate", "challenging") for lv in _levels(entries))
-        else "hardness",
+        "metrics": [(m, label(m)) for m in metrics],
+        "levels": levels,
+        "level_name": "difficulty" if any(lv in BIRD_LEVELS for lv in levels) else "hardness",
         "chart": Markup(ci_chart(chart_items, f"EX by run, {title}")),
         "any_not_citable": any(not e["citable"] for e in entries),
         # A break opportunity after each "_", so a dozen label columns fit without scrolling.
-        "failure_labels": [(k, k.replace("_", "_\u200b")) for k in _failure_labels(entries)],
+        "failure_labels": [
+            (k, k.replace("_", "_\u200b")) for k in failure_labels_by_count(entries)
+        ],
     }
 
 
-def _failure_labels(entries: Sequence[Mapping[str, Any]]) -> list[str]:
-    totals: dict[str, int] = {}
-    for e in entries:
-        for label, count in (e.get("failures") or {}).items():
-            totals[label] = totals.get(label, 0) + int(count)
-    return sorted(totals, key=lambda k: (-totals[k], k))
-
-
-def render_html(leaderboard: Mapping[str, Any], data: list[dict[str, Any]]) -> str:
+def render_html(leaderboard: Leaderboard, data: list[dict[str, Any]]) -> str:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(["html", "j2"]),
@@ -89,10 +81,10 @@ def render_html(leaderboard: Mapping[str, Any], data: list[dict[str, Any]]) -> s
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(ci=_ci, pct=_pct, params=format_params)
+    env.filters.update(ci=_ci, pct=pct, params=format_params)
     template = env.get_template("index.html.j2")
     return template.render(
-        tables=[_table_view(t, i) for i, t in enumerate(leaderboard["tables"])],
+        tables=[_split_table_view(t, i) for i, t in enumerate(leaderboard["tables"])],
         css=Markup((TEMPLATES / "report.css").read_text(encoding="utf-8")),
         js=Markup((TEMPLATES / "report.js").read_text(encoding="utf-8")),
         data=_json_script(data),
@@ -100,9 +92,9 @@ def render_html(leaderboard: Mapping[str, Any], data: list[dict[str, Any]]) -> s
     )
 
 
-def build_html(leaderboard: Mapping[str, Any], runs: Sequence[Any]) -> str:
-    """`runs`: the loaded run folders (name, path, summary, rows) the leaderboard came from."""
-    rows: dict[tuple[str, str], dict[str, list[dict[str, Any]]]] = {}
+def build_html(leaderboard: Leaderboard, runs: Sequence[Run]) -> str:
+    """`runs`: the loaded run folders the leaderboard came from."""
+    rows: dict[tuple[str, str], dict[str, list[Row]]] = {}
     questions: dict[tuple[str, str], dict[str, str]] = {}
     for run in runs:
         key = (str(run.summary["benchmark"]), str(run.summary["split"]))

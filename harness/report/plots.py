@@ -12,15 +12,25 @@ Headless (Agg canvas, never pyplot's global state) and byte-stable: no timestamp
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure, SubFigure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
-from harness.leaderboard import LEVEL_ORDER, NOT_CITABLE_MARK, _atomic_path, format_params
+from harness.display import pct_ci
+from harness.io import write_atomic
+from harness.leaderboard.columns import (
+    NOT_CITABLE_MARK,
+    display_name,
+    failure_labels_by_count,
+    format_params,
+    ordered_levels,
+)
+from harness.records import Leaderboard
 from harness.report.labels import place_labels
 
 SIZE_PLOT = "accuracy_vs_size.png"
@@ -39,10 +49,6 @@ WIDTH_IN = 9.0
 DPI = 110
 
 Entry = Mapping[str, Any]
-
-
-def _name(e: Entry) -> str:
-    return e["config"] + ("" if e["citable"] else f" {NOT_CITABLE_MARK}")
 
 
 def _ci_pct(ci: Mapping[str, Any]) -> tuple[float, float, float]:
@@ -82,8 +88,9 @@ def _title(table: Mapping[str, Any]) -> str:
 
 
 def _save(fig: Figure, path: Path) -> None:
-    with _atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", metadata={"Software": None}, bbox_inches="tight")
+    png = BytesIO()
+    fig.savefig(png, format="png", metadata={"Software": None}, bbox_inches="tight")
+    write_atomic(path, png.getvalue())
 
 
 def _new_figure(height_in: float) -> Figure:
@@ -92,8 +99,16 @@ def _new_figure(height_in: float) -> Figure:
     return fig
 
 
-def _tables(leaderboard: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    return leaderboard["tables"] or [{"benchmark": "no runs", "split": "", "entries": []}]
+def _figure_per_split(
+    leaderboard: Leaderboard, height_in: Callable[[Mapping[str, Any]], float]
+) -> tuple[Figure, list[tuple[SubFigure, Mapping[str, Any]]]]:
+    """One figure with a panel per split table, stacked, each `height_in(table)` tall (a
+    leaderboard without runs gets one empty panel)."""
+    split_tables = leaderboard["tables"] or [{"benchmark": "no runs", "split": "", "entries": []}]
+    heights = [height_in(t) for t in split_tables]
+    fig = _new_figure(sum(heights))
+    subfigs = fig.subfigures(len(split_tables), 1, height_ratios=heights, squeeze=False)[:, 0]
+    return fig, list(zip(subfigs, split_tables, strict=True))
 
 
 # --------------------------------------------------------------------------- dot charts
@@ -109,9 +124,9 @@ def _dot_chart(
     n = len(scored)
     for i, (e, ci) in enumerate(scored):
         y = n - 1 - i
-        mean, low, high = _ci_marker(ax, e, y, ci, horizontal=True, lw=1.4)
+        _ci_marker(ax, e, y, ci, horizontal=True, lw=1.4)
         ax.annotate(
-            f"{mean:.1f} [{low:.1f}, {high:.1f}]",
+            pct_ci(ci),
             (1.0, y),
             xycoords=("axes fraction", "data"),
             xytext=(6, 0),
@@ -119,7 +134,7 @@ def _dot_chart(
             va="center",
             fontsize=8,
         )
-    ax.set_yticks(range(n), [_name(e) for e, _ci in reversed(scored)], fontsize=8)
+    ax.set_yticks(range(n), [display_name(e) for e, _ci in reversed(scored)], fontsize=8)
     ax.set_ylim(-0.7, n - 0.3)
     if scored:
         lows = [100 * ci["low"] for _e, ci in scored]
@@ -140,7 +155,9 @@ def _unsized_column(ax: Axes, entries: Sequence[Entry]) -> None:
     order = sorted(entries, key=lambda e: (-e["metrics"]["ex"]["mean"], e["config"]))
     for x, e in enumerate(order):
         _ci_marker(ax, e, x, e["metrics"]["ex"], horizontal=False)
-    ax.set_xticks(range(len(order)), [_name(e) for e in order], rotation=40, ha="right", fontsize=8)
+    ax.set_xticks(
+        range(len(order)), [display_name(e) for e in order], rotation=40, ha="right", fontsize=8
+    )
     ax.set_xlim(-0.6, len(order) - 0.4)
     ax.set_title("no parameter count", fontsize=9)
     ax.grid(True, axis="y", alpha=0.3)
@@ -156,7 +173,7 @@ def _size_axes(fig: Figure, ax: Axes, entries: Sequence[Entry], also: Sequence[E
             label=e["tier"] if e["tier"] not in seen else None,
         )  # fmt: skip
         seen.add(e["tier"])
-        points.append((e["params"], mean, _name(e), low, high))
+        points.append((e["params"], mean, display_name(e), low, high))
     ax.set_xscale("log")
     sizes = [e["params"] for e in entries]
     ax.set_xlim(min(sizes) / 2.2, max(sizes) * 2.2)
@@ -182,20 +199,19 @@ def _size_axes(fig: Figure, ax: Axes, entries: Sequence[Entry], also: Sequence[E
     place_labels(fig, ax, points)
 
 
-def plot_accuracy_vs_size(leaderboard: Mapping[str, Any], path: Path) -> None:
+def plot_accuracy_vs_size(leaderboard: Leaderboard, path: Path) -> None:
     _save(size_figure(leaderboard), path)
 
 
-def size_figure(leaderboard: Mapping[str, Any]) -> Figure:
-    tables = _tables(leaderboard)
-    heights = []
-    for t in tables:
-        unsized = [e for e in t["entries"] if not e["params"]]
-        sized = len(t["entries"]) - len(unsized)
-        heights.append(max(4.2 if sized else 0, 1.1 + ROW_IN * max(1, len(unsized))))
-    fig = _new_figure(sum(heights))
-    subfigs = fig.subfigures(len(tables), 1, height_ratios=heights, squeeze=False)[:, 0]
-    for sub, table in zip(subfigs, tables, strict=True):
+def _size_height(table: Mapping[str, Any]) -> float:
+    unsized = [e for e in table["entries"] if not e["params"]]
+    sized = len(table["entries"]) - len(unsized)
+    return max(4.2 if sized else 0, 1.1 + ROW_IN * max(1, len(unsized)))
+
+
+def size_figure(leaderboard: Leaderboard) -> Figure:
+    fig, panels = _figure_per_split(leaderboard, _size_height)
+    for sub, table in panels:
         entries = table["entries"]
         sized = [e for e in entries if e["params"]]
         unsized = [e for e in entries if not e["params"]]
@@ -221,24 +237,15 @@ def size_figure(leaderboard: Mapping[str, Any]) -> Figure:
 # --------------------------------------------------------------------------- per level
 
 
-def _levels(entries: Sequence[Entry]) -> list[str]:
-    present = {level for e in entries for level in e["by_level"]}
-    known = [level for level in LEVEL_ORDER if level in present]
-    return known + sorted(present - set(known))
-
-
-def plot_by_level(leaderboard: Mapping[str, Any], path: Path) -> None:
+def plot_by_level(leaderboard: Leaderboard, path: Path) -> None:
     _save(level_figure(leaderboard), path)
 
 
-def level_figure(leaderboard: Mapping[str, Any]) -> Figure:
-    tables = _tables(leaderboard)
-    heights = [1.5 + ROW_IN * max(1, len(t["entries"])) for t in tables]
-    fig = _new_figure(sum(heights))
-    subfigs = fig.subfigures(len(tables), 1, height_ratios=heights, squeeze=False)[:, 0]
-    for sub, table in zip(subfigs, tables, strict=True):
+def level_figure(leaderboard: Leaderboard) -> Figure:
+    fig, panels = _figure_per_split(leaderboard, lambda t: 1.5 + ROW_IN * max(1, len(t["entries"])))
+    for sub, table in panels:
         entries = table["entries"]
-        levels = _levels(entries) or ["(no levels)"]
+        levels = ordered_levels(entries) or ["(no levels)"]
         sub.suptitle(f"{_title(table)}: EX by level", fontsize=11, fontweight="bold")
         axes = sub.subplots(1, len(levels), sharey=True, squeeze=False)[0]
         # One order for every panel (overall EX), so a run keeps its row across levels.
@@ -257,7 +264,7 @@ def level_figure(leaderboard: Mapping[str, Any]) -> Figure:
             ax.set_xticks([0, 25, 50, 75, 100])
             ax.grid(True, axis="x", alpha=0.3)
             ax.tick_params(labelsize=8)
-        axes[0].set_yticks(range(len(order)), [_name(e) for e in order], fontsize=8)
+        axes[0].set_yticks(range(len(order)), [display_name(e) for e in order], fontsize=8)
         axes[0].set_ylim(-0.7, len(order) - 0.3)
         sub.supxlabel("EX, % (95% CI)", fontsize=9)
     return fig
@@ -266,15 +273,12 @@ def level_figure(leaderboard: Mapping[str, Any]) -> Figure:
 # --------------------------------------------------------------------------- failures
 
 
-def plot_failures(leaderboard: Mapping[str, Any], path: Path) -> None:
+def plot_failures(leaderboard: Leaderboard, path: Path) -> None:
     _save(failure_figure(leaderboard), path)
 
 
-def failure_figure(leaderboard: Mapping[str, Any]) -> Figure:
-    tables = _tables(leaderboard)
-    heights = [1.6 + ROW_IN * max(1, len(t["entries"])) for t in tables]
-    fig = _new_figure(sum(heights))
-    subfigs = fig.subfigures(len(tables), 1, height_ratios=heights, squeeze=False)[:, 0]
+def failure_figure(leaderboard: Leaderboard) -> Figure:
+    fig, panels = _figure_per_split(leaderboard, lambda t: 1.6 + ROW_IN * max(1, len(t["entries"])))
     cmap = [
         "#2156a5",
         "#e67e22",
@@ -289,13 +293,9 @@ def failure_figure(leaderboard: Mapping[str, Any]) -> Figure:
         "#1abc9c",
         "#e84393",
     ]
-    for sub, table in zip(subfigs, tables, strict=True):
+    for sub, table in panels:
         entries = sorted(table["entries"], key=lambda e: (e["metrics"]["ex"]["mean"], e["config"]))
-        totals: dict[str, int] = {}
-        for e in entries:
-            for label, count in (e.get("failures") or {}).items():
-                totals[label] = totals.get(label, 0) + int(count)
-        labels = sorted(totals, key=lambda k: (-totals[k], k))
+        labels = failure_labels_by_count(entries)
         # Beyond a dozen colours the legend stops helping; the rest is "other".
         shown, rest = labels[:11], labels[11:]
         ax = sub.subplots()
@@ -326,7 +326,7 @@ def failure_figure(leaderboard: Mapping[str, Any]) -> Figure:
                 va="center",
                 fontsize=8,
             )
-        ax.set_yticks(range(len(entries)), [_name(e) for e in entries], fontsize=8)
+        ax.set_yticks(range(len(entries)), [display_name(e) for e in entries], fontsize=8)
         ax.set_xlabel("wrong answers (count)")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(True, axis="x", alpha=0.3)
@@ -345,7 +345,7 @@ def failure_figure(leaderboard: Mapping[str, Any]) -> Figure:
     return fig
 
 
-def write_plots(leaderboard: Mapping[str, Any], out_dir: Path) -> list[str]:
+def write_plots(leaderboard: Leaderboard, out_dir: Path) -> list[str]:
     plot_accuracy_vs_size(leaderboard, out_dir / SIZE_PLOT)
     plot_by_level(leaderboard, out_dir / LEVEL_PLOT)
     plot_failures(leaderboard, out_dir / FAILURE_PLOT)

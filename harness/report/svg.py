@@ -11,6 +11,9 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
+from harness.display import pct_ci
+from harness.leaderboard.columns import NOT_CITABLE_MARK
+
 ROW_H = 22
 LABEL_W = 230
 PLOT_W = 420
@@ -69,7 +72,7 @@ def ci_chart(items: Sequence[Mapping[str, Any]], title: str, metric_label: str =
     for i, r in enumerate(rows):
         cy = TOP + ROW_H * i + ROW_H / 2
         mean, low, high = 100 * r["mean"], 100 * r["low"], 100 * r["high"]
-        name = r["name"] + ("" if r["citable"] else " †")
+        name = r["name"] + ("" if r["citable"] else f" {NOT_CITABLE_MARK}")
         cls = "pt" if r["citable"] else "pt open"
         if i % 2 == 0:
             out.append(
@@ -87,7 +90,7 @@ def ci_chart(items: Sequence[Mapping[str, Any]], title: str, metric_label: str =
             'class="whisker"/>'
             f'<circle cx="{x(mean):.1f}" cy="{cy:.1f}" r="4.5" class="{cls}"/>'
             f'<text x="{LABEL_W + PLOT_W + 10}" y="{cy + 4:.1f}" class="val">'
-            f"{mean:.1f} [{low:.1f}, {high:.1f}]</text>"
+            f"{pct_ci(r)}</text>"
         )
     out.append("</svg>")
     return "".join(out)

@@ -15,9 +15,11 @@ from typing import Any
 
 from tabulate import tabulate
 
-from harness.diffing import DEFAULT_VARY, Comparison, compare_entries, diff_markdown
+from harness.diffing.compare import DEFAULT_VARY, Comparison, compare_entries
+from harness.diffing.render import diff_markdown
 from harness.identity import EVALUATION_GROUPS, SUBJECT_GROUPS, field_group
-from harness.leaderboard import build_leaderboard, write_text_atomic
+from harness.io import write_atomic
+from harness.report.publish import publish_leaderboard
 from harness.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, DEFAULT_SEED, holm
 from harness.sweep.cells import CellOutcome
 from harness.sweep.grid import Grid
@@ -124,7 +126,7 @@ def write_sweep_leaderboard(
     target = Path(out_dir) / LEADERBOARD_DIR
     # A smoke-test grid (run.limit) is partial by design: listed, marked not citable.
     partial = any(c.cfg.run.limit for c in grid.cells)
-    leaderboard = build_leaderboard(
+    leaderboard = publish_leaderboard(
         [Path(out_dir) / name for name in finished], target, allow_partial=partial
     )
     if grid.baseline not in finished:
@@ -134,7 +136,7 @@ def write_sweep_leaderboard(
     markdown = markdown.replace(
         "\n\n", f"\n\nBaseline cell: `{grid.baseline}` (base = baseline, head = each cell).\n\n", 1
     )
-    write_text_atomic(target / COMPARISON_MD, markdown)
+    write_atomic(target / COMPARISON_MD, markdown)
     text = json.dumps(_comparison_json(rows, grid.baseline), indent=1, ensure_ascii=False)
-    write_text_atomic(target / COMPARISON_JSON, text + "\n")
+    write_atomic(target / COMPARISON_JSON, text + "\n")
     return SweepLeaderboard(target, rows, grid.baseline)
