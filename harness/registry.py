@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Generic, TypeVar
 
 from harness.errors import ConfigError
@@ -57,8 +57,7 @@ class Registry(Generic[T]):
 
     def unknown(self, name: str) -> str:
         """The one-line message for a name that is not registered, with a suggestion."""
-        close = difflib.get_close_matches(name, self._targets, n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        hint = did_you_mean(name, self._targets)
         return f"unknown {self.kind} {name!r}{hint} (known: {', '.join(self.names())})"
 
     def register(self, name: str, target: str) -> None:
@@ -87,6 +86,12 @@ class Registry(Generic[T]):
                 f"{self._name(name)}: {self._targets[name]!r} is not {self._expected}"
             )
         return obj  # type: ignore[return-value]
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """ "; did you mean 'x'?" for the closest known name, or "" when none is close."""
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def subclass_of(base: type) -> Callable[[object], bool]:

@@ -319,6 +319,9 @@ def test_format_from_a_run_config_and_the_generate_option(tmp_path: Path) -> Non
     conf.write_text('[model]\nspec = "openai:gpt-4o"\n[prompt]\nformat = "nope"\n')
     with pytest.raises(ConfigError, match="unknown prompt format 'nope'"):
         load_config(conf)
+    conf.write_text('[model]\nspec = "openai:gpt-4o"\n[prompt]\nformat = "omnisq"\n')
+    with pytest.raises(ConfigError, match="'omnisq'; did you mean 'omnisql'"):
+        load_config(conf)
     help_text = CliRunner().invoke(cli, ["generate", "--help"]).output
     assert "--prompt, --prompt-format NAME|PATH" in help_text and "qwen2.5-coder" in help_text
 

@@ -34,6 +34,7 @@ from typing import Any
 import jinja2
 
 from harness.errors import ConfigError
+from harness.registry import did_you_mean
 
 DEFAULT_FORMAT = "harness"
 _SUFFIX = ".toml"
@@ -214,9 +215,10 @@ def load_format(name_or_path: str) -> PromptFormat:
         except FileNotFoundError:
             raise ConfigError(f"{path}: prompt format file not found") from None
         return parse_format(data, str(path), origin=str(path))
+    shipped = shipped_formats()
     raise ConfigError(
-        f"unknown prompt format {name_or_path!r}; shipped: {', '.join(shipped_formats())} "
-        "(or give the path of a .toml format file)"
+        f"unknown prompt format {name_or_path!r}{did_you_mean(name_or_path, shipped)} "
+        f"(shipped: {', '.join(shipped)}; or give the path of a .toml format file)"
     )
 
 
