@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
 
 from harness.benchmarks.base import load_benchmark
 from harness.config import RunConfig
@@ -14,6 +13,7 @@ from harness.generation.generate import generate
 from harness.generation.resume import GenerationResult
 from harness.generation.run_folder import PREDICTIONS
 from harness.pipeline.score import score_files
+from harness.records import Summary
 from harness.scoring.options import ScoreOptions
 from harness.scoring.scorer import check_databases
 
@@ -24,7 +24,7 @@ def bench(
     score_options: ScoreOptions,
     progress: bool = True,
     loader: BackendLoader | None = None,
-) -> tuple[GenerationResult, dict[str, Any]]:
+) -> tuple[GenerationResult, Summary]:
     """Generate into `out_dir`, then score that predictions file there. Outage rows are
     excluded by the scorer and reported as such, never scored wrong."""
     if cfg.run.limit:

@@ -14,7 +14,7 @@ from harness.benchmarks.base import load_benchmark
 from harness.errors import ConfigError, HarnessError
 from harness.io import write_json
 from harness.predictions import read_for_benchmark
-from harness.records import BenchmarkData, PredictionSet
+from harness.records import BenchmarkData, PredictionSet, Summary
 from harness.scoring.options import EVALUATORS, ScoreOptions
 from harness.scoring.scorer import check_databases, score_benchmark
 
@@ -28,7 +28,7 @@ class ScorersDisagree(HarnessError):
 
 @dataclass
 class ScoreReport:
-    summary: dict[str, Any] | None  # native summary.json (None for --evaluator official)
+    summary: Summary | None  # native summary.json (None for --evaluator official)
     official: OfficialResult | None = None
     disagreements: list[Disagreement] = field(default_factory=list)
 
@@ -120,7 +120,7 @@ def score_files(
     db_dir: Path | None = None,
     options: ScoreOptions | None = None,
     **loader_options: Any,
-) -> dict[str, Any]:
+) -> Summary:
     """The native summary.json of one predictions file (library use; `score` is the CLI's)."""
     source = BenchmarkSource(bench, data_dir, split, db_dir, loader_options)
     summary = score(source, pred_path, out_dir, options or ScoreOptions()).summary
@@ -130,7 +130,7 @@ def score_files(
 
 def score_many(
     source: BenchmarkSource, pred_paths: list[Path], out_dir: Path, options: ScoreOptions
-) -> list[tuple[Path, dict[str, Any]]]:
+) -> list[tuple[Path, Summary]]:
     """Several predictions files against one benchmark, each into `out_dir/<file stem>/`.
 
     Cheaper than one `harness score` per file: the benchmark is loaded once, the worker

@@ -14,7 +14,7 @@ from typing import Any
 from harness.errors import DataError
 from harness.io import jsonl_objects
 from harness.pipeline.score import BenchmarkSource
-from harness.records import PredictionSet, Row
+from harness.records import PredictionSet, Row, Summary
 from harness.scoring.families import selftest_verdict
 from harness.scoring.options import ScoreOptions
 from harness.scoring.scorer import family_of, score_benchmark
@@ -24,7 +24,7 @@ Failure = dict[str, Any]  # {"id", "db_id", "problem", "error"}
 
 @dataclass
 class SelftestReport:
-    summary: dict[str, Any]  # summary.json of the gold-vs-gold run, plus the verdict's details
+    summary: Summary  # summary.json of the gold-vs-gold run, plus the verdict's details
     failures: list[Failure] = field(default_factory=list)
 
     @property

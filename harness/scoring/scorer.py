@@ -17,7 +17,13 @@ from harness.errors import ConfigError, MissingDatabaseError, PredictionsError
 from harness.hashing import sha256_file, sha256_text
 from harness.io import dumps, write_json, write_jsonl
 from harness.provenance import git_state
-from harness.records import SUMMARY_SCHEMA_VERSION, BenchmarkData, Example, PredictionSet
+from harness.records import (
+    SUMMARY_SCHEMA_VERSION,
+    BenchmarkData,
+    Example,
+    PredictionSet,
+    Summary,
+)
 from harness.scoring.engine.dispatch import dispatch
 from harness.scoring.engine.gold_cache import CacheStats, default_cache_dir, prepare_cache
 from harness.scoring.engine.worker import JudgeTask, WorkerContext
@@ -67,7 +73,7 @@ def score_benchmark(
     out_dir: Path,
     options: ScoreOptions,
     predictions_path: Path | None = None,
-) -> dict[str, Any]:
+) -> Summary:
     """Score every example that can be scored; write rows.jsonl and summary.json."""
     started = time.perf_counter()
     family = family_of(data)
@@ -167,7 +173,7 @@ def score_benchmark(
     wall = time.perf_counter() - started
     commit, dirty = git_state()
     excluded = excluded_missing + excluded_outage + excluded_no_pred
-    summary: dict[str, Any] = {
+    summary: Summary = {
         "schema_version": SUMMARY_SCHEMA_VERSION,
         "harness_version": __version__,
         "harness_commit": commit,
