@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Mutation testing of the code a wrong number would come from: the result comparison
 # (harness/scoring/exec_match.py), the bootstrap and McNemar (harness/stats.py) and the
-# joining of predictions to examples (harness/predictions.py), against the tests that
-# cover them. Which files and tests: [tool.mutmut] in pyproject.toml.
+# joining of predictions to examples (harness/predictions/__init__.py), against the tests
+# that cover them. Which files and tests: [tool.mutmut] in pyproject.toml.
 #
 # Usage: bash bench/mutation.sh            (needs the dev extra: mutmut)
 #        JOBS=1 bash bench/mutation.sh     (worker processes; default 2)
