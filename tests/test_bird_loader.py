@@ -15,7 +15,7 @@ from harness.benchmarks.base import load_benchmark
 from harness.benchmarks.bird import load_bird
 from harness.errors import DataError, PredictionsError
 from harness.predictions.bird import OFFICIAL_SEPARATOR, read_bird_predictions
-from harness.scoring.bird.judge import EXCEPTIONS_FILE, gold_sha256, load_exceptions
+from harness.scoring.bird.references import EXCEPTIONS_FILE, gold_sha256, load_exceptions
 
 
 @pytest.fixture(scope="module")

@@ -27,15 +27,15 @@ from harness.errors import DataError
 from harness.hashing import sha256_file
 from harness.pipeline.score import BenchmarkSource
 from harness.pipeline.selftest import selftest
-from harness.scoring.bird import judge as bird_judge
 from harness.scoring.bird import metrics as bm
+from harness.scoring.bird import references as bird_references
 from harness.scoring.bird.judge import (
     gold_orders_rows,
     has_statement,
     judge_bird,
     prediction_budget,
-    reference_report,
 )
+from harness.scoring.bird.references import reference_report
 from harness.scoring.bird.selftest import selftest_failures
 from harness.scoring.engine.sandbox import Limits
 from harness.scoring.engine.worker import JudgeTask, WorkerContext
@@ -412,7 +412,7 @@ def test_r_ves_only_on_ex_correct_rows(shop):
 
 
 def _exceptions_file(path: Path, qid: int, gold: str, db_id: str = "shop") -> Path:
-    sha = bird_judge.gold_sha256(gold)
+    sha = bird_references.gold_sha256(gold)
     path.write_text(
         f'[[exception]]\nquestion_id = {qid}\ndb_id = "{db_id}"\ngold_sha256 = "{sha}"\n'
         'reason = "test entry"\nsource = "https://example.org/issue"\nchecked = "sql-text"\n'
@@ -447,26 +447,26 @@ def test_exception_list_errors_name_the_file_and_entry(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text('[[exception]]\nquestion_id = 5\ndb_id = "shop"\nreason = "r"\n')
     with pytest.raises(DataError, match=r"bad\.toml: exception 0 \(question_id 5\) lacks 'source'"):
-        bird_judge.load_exceptions(bad)
+        bird_references.load_exceptions(bad)
     bad.write_text("exception = 3\n")
     with pytest.raises(DataError, match=r"bad\.toml: 'exception' must be an array of tables"):
-        bird_judge.load_exceptions(bad)
+        bird_references.load_exceptions(bad)
     bad.write_text("[[exception]\n")
     with pytest.raises(DataError, match=r"bad\.toml: invalid TOML"):
-        bird_judge.load_exceptions(bad)
+        bird_references.load_exceptions(bad)
     with pytest.raises(DataError, match="exception list not found"):
-        bird_judge.load_exceptions(tmp_path / "absent.toml")
+        bird_references.load_exceptions(tmp_path / "absent.toml")
 
 
 def test_listed_entry_applies_only_to_the_reviewed_gold_text(tmp_path, monkeypatch):
     bench = load_bird(build_bird_dir(tmp_path, CASES[:3]), "dev")
     ctx = WorkerContext(limits=Limits(), db_sha256={}, tables=bench.tables, family="bird")
     path = _exceptions_file(tmp_path / "x.toml", 2, "SELECT something else")
-    monkeypatch.setattr(bird_judge, "EXCEPTIONS_FILE", path)
+    monkeypatch.setattr(bird_references, "EXCEPTIONS_FILE", path)
     row = judge_bird(JudgeTask(bench.examples[2], CASES[2].pred, ScoreOptions()), ctx)
     assert row["reference_listed"] is False
     path = _exceptions_file(tmp_path / "y.toml", 2, CASES[2].gold)
-    monkeypatch.setattr(bird_judge, "EXCEPTIONS_FILE", path)
+    monkeypatch.setattr(bird_references, "EXCEPTIONS_FILE", path)
     row = judge_bird(JudgeTask(bench.examples[2], CASES[2].pred, ScoreOptions()), ctx)
     assert row["reference_listed"] is True and row["reference_invalid"] is True
     assert row["ex"] == 1  # still scored: the official score counts it
@@ -498,14 +498,14 @@ def test_reference_report():
     assert rep["coverage"] == pytest.approx(2 / 3)
     assert rep["invalid_ids"] == ["2"]
     assert rep["ex_valid"]["mean"] == pytest.approx(0.5)
-    assert rep["exception_list"]["sha256"] == sha256_file(bird_judge.EXCEPTIONS_FILE)
+    assert rep["exception_list"]["sha256"] == sha256_file(bird_references.EXCEPTIONS_FILE)
     assert "error" not in rep["exception_list"]
 
 
 def test_reference_report_says_when_the_exception_list_was_unreadable(tmp_path, monkeypatch):
     broken = tmp_path / "broken.toml"
     broken.write_text("[[exception]\n")
-    monkeypatch.setattr(bird_judge, "EXCEPTIONS_FILE", broken)
+    monkeypatch.setattr(bird_references, "EXCEPTIONS_FILE", broken)
     rep = reference_report([{"id": "1", "ex": 1, "ex_strict": 1, "soft_f1": 1.0}], resamples=10)
     assert rep["exception_list"]["path"] == str(broken)
     assert "invalid TOML" in rep["exception_list"]["error"]

@@ -78,7 +78,7 @@ def score_benchmark(
     started = time.perf_counter()
     family = family_of(data)
     if family.semantics == "bird-official":
-        from harness.scoring.bird.judge import load_exceptions
+        from harness.scoring.bird.references import load_exceptions
 
         # A broken exception list stops here, before any worker starts.
         load_exceptions(options.bird_exceptions)
@@ -232,7 +232,7 @@ def score_benchmark(
             timeout_factor=options.bird_timeout_factor,
             timeout_floor_s=options.bird_timeout_floor_s,
         )
-        from harness.scoring.bird.judge import reference_report
+        from harness.scoring.bird.references import reference_report
 
         summary["reference"] = reference_report(
             final_rows, options.resamples, options.seed, options.bird_exceptions

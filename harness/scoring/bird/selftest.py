@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.records import BenchmarkData, Row
-from harness.scoring.bird.judge import exception_list_identity, load_exceptions
+from harness.scoring.bird.references import exception_list_identity, load_exceptions
 from harness.scoring.options import ScoreOptions
 
 PERFECT = {"ex": 1, "ex_strict": 1, "soft_f1": 1.0}
