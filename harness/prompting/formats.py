@@ -29,18 +29,21 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-import jinja2
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import ConfigError
 from harness.registry import did_you_mean
+
+if TYPE_CHECKING:  # imported where a format is parsed: listing options needs no Jinja2
+    import jinja2
 
 DEFAULT_FORMAT = "harness"
 _SUFFIX = ".toml"
 
 
 def _environment(blocks: Mapping[str, str]) -> jinja2.Environment:
+    import jinja2
+
     # Blocks are named templates a format shares between its chat and plain text.
     return jinja2.Environment(
         loader=jinja2.DictLoader(dict(blocks)),
@@ -148,6 +151,8 @@ def _spec(table: Mapping[str, Any], base: SchemaSpec | None, where: str) -> Sche
 def _template(env: jinja2.Environment, text: Any, where: str, key: str) -> jinja2.Template:
     if not isinstance(text, str):
         raise ConfigError(f"{where}: {key} must be a string (a Jinja2 template)")
+    import jinja2
+
     try:
         return env.from_string(text)
     except jinja2.TemplateSyntaxError as exc:
