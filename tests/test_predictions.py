@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from harness.errors import PredictionsError
-from harness.predictions import join_to_split, read_predictions
-from harness.records import Example, PredictionSet
+from harness.predictions import join_to_split, read_for_benchmark, read_predictions
+from harness.records import BenchmarkData, Example, PredictionSet
 
 EXAMPLES = [Example(id=str(i), db_id="db", question="q", gold_sql="SELECT 1") for i in range(3)]
 
@@ -300,3 +300,17 @@ def test_sampled_file_edge_cases(tmp_path):
     lines = [_sampled(i, k) for i in range(3) for k in range(10) if (i, k) != (1, 9)]
     with pytest.raises(PredictionsError, match=r"'1' has samples \[0, 1, 2, 3, 4, 5, 6, 7\]; "):
         read_predictions(_jsonl(tmp_path, lines), EXAMPLES)
+
+
+def test_read_for_benchmark_reads_each_benchmark_in_its_format(tmp_path):
+    lines = _write(tmp_path, "p.sql", "SELECT 0\nSELECT 1\nSELECT 2\n")
+    spider = BenchmarkData(name="spider", split="dev", examples=EXAMPLES)
+    assert read_for_benchmark(spider, lines).sql == {str(i): f"SELECT {i}" for i in range(3)}
+    assert read_for_benchmark(spider, lines, limit=2).sql == {"0": "SELECT 0", "1": "SELECT 1"}
+    short = _write(tmp_path, "short.jsonl", '{"id": "0", "sql": "SELECT 0"}\n')
+    with pytest.raises(PredictionsError, match="missing"):
+        read_for_benchmark(spider, short)
+    assert read_for_benchmark(spider, short, allow_missing=True).missing_ids == ["1", "2"]
+    bird = BenchmarkData(name="bird", split="dev", examples=EXAMPLES)
+    with pytest.raises(PredictionsError, match="BIRD predictions must be the official JSON"):
+        read_for_benchmark(bird, lines)

@@ -171,26 +171,24 @@ def _read_jsonl(path: Path, lines: list[str]) -> PredictionSet:
         if sample is not None:
             sampled.add(pid, sample, obj, lineno, preds)
             continue
-        if not obj.get("outage"):
-            line_sql(obj, path, lineno, pid)  # a malformed line is named before a duplicate
+        sql = None if obj.get("outage") else line_sql(obj, path, lineno, pid)
         if pid in seen_line:
             raise PredictionsError(
                 f"{path}:{lineno}: duplicate id {pid!r} (first on line {seen_line[pid]})"
             )
         seen_line[pid] = lineno
-        take_line(preds, pid, obj, path, lineno, pid)
+        take_line(preds, pid, obj, sql)
     sampled.finish(preds)
     return preds
 
 
-def take_line(
-    preds: PredictionSet, target: str, obj: dict, path: Path, lineno: int, pid: str
-) -> None:
-    """Record one unsampled JSONL line as example `target`'s prediction (or its outage)."""
-    if obj.get("outage"):
+def take_line(preds: PredictionSet, target: str, obj: dict, sql: str | None) -> None:
+    """Record one unsampled JSONL line as example `target`'s prediction, or (`sql` None)
+    its outage."""
+    if sql is None:
         preds.outage_ids.append(target)
         return
-    preds.sql[target] = line_sql(obj, path, lineno, pid)
+    preds.sql[target] = sql
     meta = line_meta(obj)
     if meta:
         preds.meta[target] = meta

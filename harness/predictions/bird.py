@@ -9,7 +9,7 @@ from typing import Any
 
 from harness.errors import PredictionsError
 from harness.io import jsonl_objects
-from harness.predictions import SampleCollector, join_to_split, read_text, take_line
+from harness.predictions import SampleCollector, join_to_split, line_sql, read_text, take_line
 from harness.records import BenchmarkData, PredictionSet
 
 # The official prediction JSON: {"<index>": "SQL\t----- bird -----\tdb_id", ...}
@@ -149,7 +149,8 @@ def _read_jsonl(path: Path, text: str, bench: BenchmarkData) -> PredictionSet:
                 f"{path}:{lineno}: id {key!r} is not a question_id of BIRD {bench.split}"
             )
         taken[target] = lineno
-        take_line(preds, target, obj, path, lineno, key)
+        sql = None if obj.get("outage") else line_sql(obj, path, lineno, key)
+        take_line(preds, target, obj, sql)
     sampled.finish(preds)
     # A duplicated question left with fewer lines than copies: the copies are identical
     # examples, so they take the first copy's prediction (or its outage).
