@@ -257,7 +257,10 @@ def test_run_official_plumbing(tmp_path: Path, stand_in: Path) -> None:
         "spider", "dev", examples, tables={"one": table, "two": table, "gone": table}
     )
     predictions = {"0": "SELECT a\nFROM\tt", "1": "   ", "2": "SELECT 1"}
+    # the commit `harness prepare` recorded is the one the result names
+    (stand_in / ".harness-prepared-official-evaluator.json").write_text('{"commit": "e97acc5"}')
     result = run_official(bench, predictions, stand_in, ScoreOptions(keep_distinct=True, em=False))
+    assert result.commit == "e97acc5"
 
     seen = json.loads((stand_in / "seen.json").read_text())
     assert seen["gold"] == ["SELECT a FROM t\tone", "SELECT a FROM t\ttwo",

@@ -34,6 +34,7 @@ from typing import Any
 from harness.display import pct
 from harness.errors import HarnessError
 from harness.prepare import punkt
+from harness.prepare.record import read_record
 from harness.records import BenchmarkData
 from harness.scoring.official_compat import as_line
 from harness.scoring.options import ScoreOptions
@@ -342,11 +343,8 @@ def run_official(
 
 
 def _commit_of(evaluator_dir: Path) -> str:
-    record = evaluator_dir / ".harness-prepared-official-evaluator.json"
-    try:
-        return str(json.loads(record.read_text(encoding="utf-8")).get("commit", ""))
-    except (OSError, json.JSONDecodeError):
-        return ""
+    record = read_record("official-evaluator", evaluator_dir)
+    return str(record.get("commit", "")) if record else ""
 
 
 # ---------------------------------------------------------------- comparing
