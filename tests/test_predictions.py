@@ -311,6 +311,12 @@ def test_read_for_benchmark_reads_each_benchmark_in_its_format(tmp_path):
     with pytest.raises(PredictionsError, match="missing"):
         read_for_benchmark(spider, short)
     assert read_for_benchmark(spider, short, allow_missing=True).missing_ids == ["1", "2"]
-    bird = BenchmarkData(name="bird", split="dev", examples=EXAMPLES)
+    questions = [Example(str(i), "db", "q", "SELECT 1", extra={"question_id": i}) for i in range(3)]
+    bird = BenchmarkData(name="bird", split="dev", examples=questions)
     with pytest.raises(PredictionsError, match="BIRD predictions must be the official JSON"):
         read_for_benchmark(bird, lines)
+    one = _write(tmp_path, "bird.jsonl", '{"question_id": 0, "sql": "SELECT 0"}\n')
+    assert read_for_benchmark(bird, one, limit=1).sql == {"0": "SELECT 0"}
+    with pytest.raises(PredictionsError, match="missing"):
+        read_for_benchmark(bird, one, limit=2)
+    assert read_for_benchmark(bird, one, allow_missing=True).missing_ids == ["1", "2"]
