@@ -179,3 +179,14 @@ def test_several_prediction_files_take_limit_and_the_flag_too(tmp_path):
     assert results[1][1]["excluded"]["reasons"] == {
         "missing_database": 0, "outage": 0, "missing_prediction": 1, "limit": 3,
     }  # fmt: skip
+
+
+def test_the_official_spider_evaluator_refuses_a_bird_split(bird, tmp_path):
+    from harness.errors import ConfigError
+    from harness.pipeline.score import BenchmarkSource, score
+
+    pred = _jsonl(
+        tmp_path / "p.jsonl", [{"id": i, "sql": c.gold} for i, c in enumerate(BIRD_CASES)]
+    )
+    with pytest.raises(ConfigError, match="official Spider evaluator cannot score 'bird'"):
+        score(BenchmarkSource("bird", bird), pred, tmp_path / "run", OPTS, evaluator="official")

@@ -10,13 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness import metrics
 from harness.benchmarks.base import load_benchmark
 from harness.errors import ConfigError, HarnessError
 from harness.io import write_json
 from harness.predictions import read_for_benchmark
 from harness.records import BenchmarkData, PredictionSet, Summary
 from harness.scoring.options import EVALUATORS, ScoreOptions
-from harness.scoring.scorer import check_databases, score_benchmark
+from harness.scoring.scorer import check_databases, family_of, score_benchmark
 
 if TYPE_CHECKING:  # imported where used: a native score need not load the bridge
     from harness.scoring.official_bridge import Disagreement, OfficialResult
@@ -85,7 +86,7 @@ def score(
     out_dir = Path(out_dir)
     if evaluator == "native":
         return ScoreReport(score_benchmark(data, preds, out_dir, options, Path(pred_path)))
-    if data.name not in ("spider", "fixture"):
+    if family_of(data).semantics != metrics.SPIDER.semantics:
         raise ConfigError(f"the official Spider evaluator cannot score {data.name!r}")
     from harness.scoring.official_bridge import compare, find_evaluator, run_official
 
