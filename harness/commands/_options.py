@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import sys
+import typing
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,18 +56,18 @@ WITH_GENERATION = {
 }
 
 
-def _click_option(f: dataclasses.Field[Any], help_text: str) -> Callable[..., Any]:
+def _click_option(f: dataclasses.Field[Any], kind: Any, help_text: str) -> Callable[..., Any]:
     """The click option for one ScoreOptions field: its flag, default and type come from
-    the field, so they are written once (in harness/scoring/options.py)."""
+    the field, so they are written once (in harness/scoring/options.py). `kind` is the
+    field's resolved annotation (`int | None` for an optional int)."""
     flag, default = f.metadata["flag"], f.default
-    if isinstance(default, bool):
+    value_type = next(t for t in (typing.get_args(kind) or (kind,)) if t is not type(None))
+    if value_type is bool:
         return click.option(flag, f.name, is_flag=True, default=default, help=help_text)
-    kind = str(f.type)
-    if "Path" in kind:
-        path_type = click.Path(path_type=Path, file_okay=f.name != "cache_dir",
-                               dir_okay=f.name == "cache_dir")  # fmt: skip
+    if value_type is Path:
+        folder = f.metadata["folder"]
+        path_type = click.Path(path_type=Path, file_okay=not folder, dir_okay=folder)
         return click.option(flag, f.name, type=path_type, default=default, help=help_text)
-    value_type = int if kind.startswith("int") else float
     return click.option(flag, f.name, type=value_type, default=default,
                         show_default=default is not None, help=help_text)  # fmt: skip
 
@@ -84,8 +85,9 @@ def scoring_options(
         return functools.partial(scoring_options, helps=helps, files=files)
     from harness.scoring.options import FILES, ScoreOptions
 
+    kinds = typing.get_type_hints(ScoreOptions)
     options = [
-        _click_option(f, (helps or {}).get(f.name, f.metadata["help"]))
+        _click_option(f, kinds[f.name], (helps or {}).get(f.name, f.metadata["help"]))
         for f in dataclasses.fields(ScoreOptions)
         if "flag" in f.metadata and (files or f.metadata["offered"] != FILES)
     ]

@@ -24,10 +24,13 @@ SCORING, FILES = "scoring", "files"
 EVALUATORS = ("native", "official", "both")
 
 
-def option(default: Any, flag: str | None, help: str, offered: str = SCORING) -> Any:
-    """A field with its command-line flag (None: not on the command line)."""
+def option(
+    default: Any, flag: str | None, help: str, offered: str = SCORING, folder: bool = False
+) -> Any:
+    """A field with its command-line flag (None: not on the command line); `folder` says a
+    path field names a folder, not a file."""
     meta = {} if flag is None else {"flag": flag, "help": help, "offered": offered}
-    return field(default=default, metadata=meta)
+    return field(default=default, metadata={**meta, "folder": folder} if meta else meta)
 
 
 @dataclass
@@ -53,6 +56,7 @@ class ScoreOptions:
         None,
         "--gold-cache-dir",
         "Folder of the gold-result cache and stored verdicts (default ~/.cache/harness).",
+        folder=True,
     )
     no_cache: bool = option(
         False, "--no-cache", "Do not use the gold-result cache or stored verdicts."
