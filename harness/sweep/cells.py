@@ -8,7 +8,6 @@ Cells of one hf base model are one task, so the base model is loaded once for th
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 from dataclasses import asdict, dataclass
@@ -16,12 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from harness.backends.adapters import parse_adapters
-from harness.errors import HarnessError
+from harness.errors import DataError, HarnessError
 from harness.generation.backend import BackendLoader
 from harness.generation.routing import Router
 from harness.generation.run_config import check_same_config, resolve_tables
 from harness.generation.run_folder import CONFIG, PREDICTIONS, RunDirError, read_run_config
 from harness.hashing import sha256_file
+from harness.io import read_json
 from harness.pipeline.bench import bench
 from harness.scoring.options import ScoreOptions
 from harness.sweep.grid import Cell
@@ -116,11 +116,11 @@ def plan_tasks(cells: list[Cell]) -> list[Task]:
 
 
 def _read_summary(run_dir: Path) -> dict[str, Any] | None:
+    """The cell's summary.json; None when absent or damaged (the cell is then not done)."""
     try:
-        value = json.loads((run_dir / SUMMARY).read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError):
+        return read_json(run_dir / SUMMARY, DataError)
+    except DataError:
         return None
-    return value if isinstance(value, dict) else None
 
 
 def check_config(cell: Cell, run_dir: Path) -> None:
