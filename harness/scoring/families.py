@@ -1,17 +1,21 @@
 """Per benchmark family: which judge runs in the workers, which verdict the selftest
-applies, which metrics it reports, and how examples are grouped in the summary (Spider
-hardness, BIRD difficulty)."""
+applies, which metrics it reports, how examples are grouped in the summary (Spider
+hardness, BIRD difficulty), and what else its summary.json records. Everything a
+family adds is looked up by its name in a registry, so the scorer has no branch per
+family."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from harness import metrics
 from harness.metrics import Reporting
-from harness.records import Row
+from harness.records import Example, Row
 from harness.registry import Registry
 from harness.scoring.engine.worker import JudgeTask, WorkerContext
+from harness.scoring.options import ScoreOptions
 from harness.scoring.selftest import Verdict
 
 # (task, worker context) -> row; imported inside the worker, on first use.
@@ -38,6 +42,28 @@ SELFTEST_VERDICTS: Registry[SelftestVerdict] = Registry(
     },
     callable,
     "a verdict function",
+)
+# (rows, examples, options) -> (what summary.json's "scorer" adds for the family, the
+# sections it adds to summary.json). A family without an entry adds nothing.
+SummaryFields = Callable[
+    [list[Row], list[Example], ScoreOptions], tuple[dict[str, Any], dict[str, Any]]
+]
+SUMMARY_FIELDS: Registry[SummaryFields] = Registry(
+    "summary fields",
+    {
+        "spider": "harness.scoring.spider.summary:summary_fields",
+        "bird": "harness.scoring.bird.references:summary_fields",
+    },
+    callable,
+    "a function",
+)
+# options -> None, raising before any worker starts when the family's own inputs (BIRD's
+# reviewed exception list) are broken.
+INPUT_CHECKS: Registry[Callable[[ScoreOptions], None]] = Registry(
+    "input check",
+    {"bird": "harness.scoring.bird.references:check_inputs"},
+    callable,
+    "a function",
 )
 
 
@@ -104,3 +130,16 @@ def judge_of(family: Family) -> Judge:
 
 def selftest_verdict(family: Family) -> SelftestVerdict:
     return SELFTEST_VERDICTS.get(family.name)
+
+
+def check_inputs(family: Family, options: ScoreOptions) -> None:
+    if family.name in INPUT_CHECKS:
+        INPUT_CHECKS.get(family.name)(options)
+
+
+def summary_fields(
+    family: Family, rows: list[Row], examples: list[Example], options: ScoreOptions
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    if family.name not in SUMMARY_FIELDS:
+        return {}, {}
+    return SUMMARY_FIELDS.get(family.name)(rows, examples, options)

@@ -27,11 +27,10 @@ from harness.records import (
 from harness.scoring.engine.dispatch import dispatch
 from harness.scoring.engine.gold_cache import CacheStats, default_cache_dir, prepare_cache
 from harness.scoring.engine.worker import JudgeTask, WorkerContext
-from harness.scoring.families import FAMILIES, Family
+from harness.scoring.families import FAMILIES, Family, check_inputs, summary_fields
 from harness.scoring.options import ScoreOptions
 from harness.scoring.sampled import VOTE_TIMEOUT_S, combine, sampled_metrics
 
-OFFICIAL_SPIDER_COMMIT = "e97acc546ecbee8fa27fa8dbf025ef61493a876c"
 # Bumped only when a verdict could change (not with every harness release), so runs
 # scored by different harness versions stay comparable in a leaderboard diff.
 SCORER_VERSION = "1"
@@ -77,11 +76,7 @@ def score_benchmark(
     """Score every example that can be scored; write rows.jsonl and summary.json."""
     started = time.perf_counter()
     family = family_of(data)
-    if family.semantics == "bird-official":
-        from harness.scoring.bird.references import load_exceptions
-
-        # A broken exception list stops here, before any worker starts.
-        load_exceptions(options.bird_exceptions)
+    check_inputs(family, options)
     check_databases(data, options)
     missing_db = set(data.missing_db_ids)
     outage = set(predictions.outage_ids)
@@ -220,25 +215,9 @@ def score_benchmark(
         "semantics": family.semantics,
         "timeout_s": options.timeout_s,
     }
-    if family.semantics == "spider-test-suite":
-        scorer.update(
-            keep_distinct=options.keep_distinct,
-            plug_value=options.plug_value,
-            official_commit=OFFICIAL_SPIDER_COMMIT,
-        )
-    elif family.semantics == "bird-official":
-        scorer.update(
-            r_ves_repeats=options.r_ves_repeats,
-            timeout_factor=options.bird_timeout_factor,
-            timeout_floor_s=options.bird_timeout_floor_s,
-        )
-        from harness.scoring.bird.references import reference_report
-
-        summary["reference"] = reference_report(
-            final_rows, options.resamples, options.seed, options.bird_exceptions
-        )
-        evidence = {bool(e.extra.get("evidence_used", True)) for e in to_score}
-        summary["evidence"] = evidence.pop() if len(evidence) == 1 else None
+    own_fields, sections = summary_fields(family, final_rows, to_score, options)
+    scorer.update(own_fields)
+    summary.update(sections)  # type: ignore[typeddict-item]
     summary["scorer"] = scorer
     summary["data"] = _data_provenance(data, to_score, db_sha)
     if predictions_path is not None:

@@ -15,6 +15,7 @@ from harness.errors import DataError
 from harness.hashing import sha256_file, sha256_text
 from harness.io import read_toml
 from harness.records import Example, Row
+from harness.scoring.options import ScoreOptions
 
 EXCEPTIONS_FILE = Path(__file__).resolve().parents[3] / "bird" / "reference_exceptions.toml"
 
@@ -105,3 +106,28 @@ def reference_report(
         if values:
             out[f"{metric}_valid"] = bootstrap_ci(values, resamples=resamples, seed=seed).as_dict()
     return out
+
+
+def check_inputs(options: ScoreOptions) -> None:
+    """A broken exception list stops the run here, before any worker starts."""
+    load_exceptions(options.bird_exceptions)
+
+
+def summary_fields(
+    rows: list[Row], examples: list[Example], options: ScoreOptions
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What summary.json records about a BIRD score: the time-budget settings (in its
+    "scorer"), the reference report and whether the prompts carried the evidence."""
+    scorer = {
+        "r_ves_repeats": options.r_ves_repeats,
+        "timeout_factor": options.bird_timeout_factor,
+        "timeout_floor_s": options.bird_timeout_floor_s,
+    }
+    evidence = {bool(e.extra.get("evidence_used", True)) for e in examples}
+    sections = {
+        "reference": reference_report(
+            rows, options.resamples, options.seed, options.bird_exceptions
+        ),
+        "evidence": evidence.pop() if len(evidence) == 1 else None,
+    }
+    return scorer, sections
