@@ -298,3 +298,20 @@ def test_gold_cache_is_reused(tmp_path):
         conn.execute("UPDATE gold SET payload = ?", (pickle.dumps(("ok", [(999,)], None, 0.0)),))
     third = score_files("spider", root, "dev", preds, tmp_path / "c", options=opts)
     assert third["metrics"]["ex"]["mean"] == 0.0
+
+
+def test_a_row_whose_worker_crashed_still_gets_its_hardness_and_em():
+    from harness.benchmarks.fixture import load_fixture
+    from harness.scoring.engine.dispatch import failed_row
+    from harness.scoring.engine.worker import JudgeTask, WorkerContext
+    from harness.scoring.families import FAMILIES
+    from harness.scoring.scorer import fill_unjudged
+
+    data = load_fixture()
+    example = data.examples[0]
+    task = JudgeTask(example, example.gold_sql, ScoreOptions())
+    context = WorkerContext(limits=ScoreOptions().limits(), db_sha256={}, tables=data.tables)
+    rows = [failed_row(task, "crash: worker process was killed by SIGSEGV")]
+    fill_unjudged(FAMILIES["fixture"], [task], rows, context)
+    assert rows[0]["hardness"] in ("easy", "medium", "hard", "extra") and rows[0]["em"] == 1
+    assert rows[0]["ex"] == 0 and rows[0]["failure"] == "resource_limit"

@@ -57,6 +57,18 @@ SUMMARY_FIELDS: Registry[SummaryFields] = Registry(
     callable,
     "a function",
 )
+# (task, context) -> the fields a row can get without running the prediction (Spider's
+# hardness and EM), for a row whose worker crashed or hung: it still lands in the right
+# per-hardness group. Called in the scoring process.
+STATIC_FIELDS: Registry[Judge] = Registry(
+    "static fields",
+    {
+        "spider": "harness.scoring.spider.judge:static_fields",
+        "no-database": "harness.scoring.spider.judge:static_fields",
+    },
+    callable,
+    "a function",
+)
 # options -> None, raising before any worker starts when the family's own inputs (BIRD's
 # reviewed exception list) are broken.
 INPUT_CHECKS: Registry[Callable[[ScoreOptions], None]] = Registry(
@@ -130,6 +142,10 @@ def judge_of(family: Family) -> Judge:
 
 def selftest_verdict(family: Family) -> SelftestVerdict:
     return SELFTEST_VERDICTS.get(family.name)
+
+
+def static_fields(family: Family) -> Judge | None:
+    return STATIC_FIELDS.get(family.name) if family.name in STATIC_FIELDS else None
 
 
 def check_inputs(family: Family, options: ScoreOptions) -> None:

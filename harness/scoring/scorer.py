@@ -22,12 +22,19 @@ from harness.records import (
     BenchmarkData,
     Example,
     PredictionSet,
+    Row,
     Summary,
 )
 from harness.scoring.engine.dispatch import dispatch
 from harness.scoring.engine.gold_cache import CacheStats, default_cache_dir, prepare_cache
 from harness.scoring.engine.worker import JudgeTask, WorkerContext
-from harness.scoring.families import FAMILIES, Family, check_inputs, summary_fields
+from harness.scoring.families import (
+    FAMILIES,
+    Family,
+    check_inputs,
+    static_fields,
+    summary_fields,
+)
 from harness.scoring.options import ScoreOptions
 from harness.scoring.sampled import VOTE_TIMEOUT_S, combine, sampled_metrics
 
@@ -139,14 +146,7 @@ def score_benchmark(
     cache_stats.add(done.gold_cache)
     cache_stats.add(done.verdict_cache)
     final_rows = done.rows
-    if family.group_field == "hardness":
-        # A row whose worker crashed or hung still gets its hardness (and EM, which never
-        # runs the prediction), so it lands in the right per-hardness group.
-        for task, row in zip(tasks, final_rows, strict=True):
-            if "hardness" not in row:
-                from harness.scoring.spider.judge import static_fields
-
-                row.update(static_fields(task, context))
+    fill_unjudged(family, tasks, final_rows, context)
     if predictions.samples:
         final_rows = [
             combine(
@@ -246,6 +246,19 @@ def score_benchmark(
     }
     write_json(out_dir / "summary.json", summary)
     return summary
+
+
+def fill_unjudged(
+    family: Family, tasks: list[JudgeTask], rows: list[Row], context: WorkerContext
+) -> None:
+    """A row whose worker crashed or hung still gets what can be judged without running
+    the prediction (Spider: hardness and EM), so it lands in the right group."""
+    fill = static_fields(family)
+    if fill is None:
+        return
+    for task, row in zip(tasks, rows, strict=True):
+        if family.group_field not in row:
+            row.update(fill(task, context))
 
 
 def _generation_figures(preds: PredictionSet, ids: list[str]) -> dict[str, Any] | None:
