@@ -315,3 +315,27 @@ def test_a_row_whose_worker_crashed_still_gets_its_hardness_and_em():
     fill_unjudged(FAMILIES["fixture"], [task], rows, context)
     assert rows[0]["hardness"] in ("easy", "medium", "hard", "extra") and rows[0]["em"] == 1
     assert rows[0]["ex"] == 0 and rows[0]["failure"] == "resource_limit"
+
+
+FIXTURE_PREDS = Path(__file__).resolve().parent.parent / "evals" / "predictions" / "candidate.jsonl"
+
+
+def test_the_scoring_process_never_imports_the_judge_or_sqlglot(tmp_path):
+    # The judges (and sqlglot, a few tenths of a second) load in the worker server only.
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from harness.pipeline.score import score_files\n"
+        "from harness.scoring.options import ScoreOptions\n"
+        "if __name__ == '__main__':\n"
+        f"    score_files('fixture', None, 'dev', Path({str(FIXTURE_PREDS)!r}),\n"
+        f"                Path({str(tmp_path / 'out')!r}), options=ScoreOptions(no_cache=True))\n"
+        "    print(sorted(m for m in sys.modules if m == 'sqlglot' or m.endswith('.judge')))\n"
+    )
+    script = tmp_path / "probe.py"
+    script.write_text(probe)
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -252,13 +252,17 @@ def fill_unjudged(
     family: Family, tasks: list[JudgeTask], rows: list[Row], context: WorkerContext
 ) -> None:
     """A row whose worker crashed or hung still gets what can be judged without running
-    the prediction (Spider: hardness and EM), so it lands in the right group."""
+    the prediction (Spider: hardness and EM), so it lands in the right group. The fill
+    is looked up only when such a row exists: it imports the judge (and sqlglot), which
+    the scoring process otherwise never needs."""
+    unjudged = [(t, r) for t, r in zip(tasks, rows, strict=True) if family.group_field not in r]
+    if not unjudged:
+        return
     fill = static_fields(family)
     if fill is None:
         return
-    for task, row in zip(tasks, rows, strict=True):
-        if family.group_field not in row:
-            row.update(fill(task, context))
+    for task, row in unjudged:
+        row.update(fill(task, context))
 
 
 def _generation_figures(preds: PredictionSet, ids: list[str]) -> dict[str, Any] | None:
